@@ -1,0 +1,7 @@
+"""tierwise: customer tiering for e-commerce and social-commerce shops."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,234 @@
+"""The ``tierwise`` command: thin commands that call the library."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tierwise.errors import TierwiseError
+from tierwise.project import Project
+
+app = typer.Typer(
+    name="tierwise",
+    help="Customer tiering: lifecycle, RFM, value, behaviour and intention labels with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ProjectDir = Annotated[
+    Path, typer.Option("--project", "-p", envvar="TIERWISE_PROJECT", help="Project folder.")
+]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="Day as YYYY-MM-DD (default: newest snapshot/data).")
+]
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise TierwiseError(f"--as-of {value!r} is not a date like 2025-12-31") from None
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in rows[0] if rows else []:
+        table.add_column(str(col), overflow="fold")
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row.values()])
+    return table
+
+
+def _progress(status: Any) -> Any:
+    return lambda msg: status.update(f"[bold]{msg}…")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Start over if a project is there.")] = False,
+) -> None:
+    """Make a project folder with a commented config file and an embedded DuckDB store."""
+    try:
+        p = Project.init(directory, force=force)
+    except TierwiseError as exc:
+        raise _fail(exc) from None
+    out.print(f"created {p.directory / 'tierwise.yaml'} and {p.directory / 'tierwise.duckdb'}")
+
+
+@app.command("import")
+def import_(
+    entity: Annotated[str, typer.Argument(help="customers, orders or events.")],
+    file: Annotated[Path, typer.Argument(help="CSV, .xlsx, .parquet or .jsonl file.")],
+    project: ProjectDir = Path("."),
+    mapping: Annotated[Path | None, typer.Option(help="YAML column/value mapping.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
+    unknown_columns: Annotated[str, typer.Option(help="keep or ignore.")] = "keep",
+    unknown_customers: Annotated[str, typer.Option(help="create or quarantine.")] = "create",
+    on_conflict: Annotated[str, typer.Option(help="quarantine or update.")] = "quarantine",
+) -> None:
+    """Load a file into the store; rejected rows go to a quarantine file with the reason."""
+    try:
+        with Project(project) as p:
+            report = p.import_file(
+                entity, file, mapping=mapping, encoding=encoding,
+                unknown_columns=unknown_columns, unknown_customers=unknown_customers,
+                on_conflict=on_conflict,
+            )  # fmt: skip
+    except (TierwiseError, ValueError) as exc:
+        raise _fail(exc) from None
+    out.print(report.summary(), highlight=False)
+    for problem in report.problems[:20]:
+        err.print(f"  {problem}", highlight=False)
+    if len(report.problems) > 20:
+        err.print(f"  … {len(report.problems) - 20} more in {report.quarantine_path}")
+
+
+@app.command()
+def run(
+    project: ProjectDir = Path("."),
+    as_of: AsOf = None,
+    engine: Annotated[str, typer.Option(help="duckdb (embedded) or spark.")] = "duckdb",
+    spark_master: Annotated[
+        str, typer.Option(help="Spark master: local[N], spark://host:7077, yarn, k8s://…")
+    ] = "local[2]",
+    source: Annotated[
+        str | None, typer.Option(help="Parquet folder the Spark cluster reads (export tables).")
+    ] = None,
+) -> None:
+    """Compute every customer's features and labels as of a day; store the snapshot."""
+    try:
+        with Project(project) as p, out.status("starting…") as status:
+            spark = None
+            if engine == "spark":
+                from tierwise.engine import spark_session
+
+                status.update("[bold]starting Spark…")
+                spark = spark_session(spark_master)
+            result = p.run(
+                _date(as_of), engine=engine, spark=spark, source=source,
+                progress=_progress(status),
+            )  # fmt: skip
+            summary = p.summary(result.as_of, format="arrow").to_pylist()
+    except (TierwiseError, ValueError) as exc:
+        raise _fail(exc) from None
+    out.print(
+        _table(f"snapshot as of {result.as_of}: {result.profiles.num_rows} customers", summary)
+    )
+
+
+@app.command()
+def show(
+    customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+    project: ProjectDir = Path("."),
+    as_of: AsOf = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One customer's profile: features, every label and the evidence for each."""
+    try:
+        with Project(project) as p:
+            prof = p.show(customer_id, _date(as_of))
+    except TierwiseError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(prof.to_dict(), ensure_ascii=False, default=str))
+        return
+    feats = [{"feature": k, "value": v} for k, v in prof.features.items() if v not in (None, 0)]
+    out.print(_table(f"{customer_id} as of {prof.as_of}: features (zero/empty omitted)", feats))
+    rows = [
+        {
+            "scheme": lab["scheme"],
+            "label": f"{lab['label']} {lab['label_zh']} / {lab['label_en']}",
+            "primary": "yes" if lab["is_primary"] else "",
+            "rule": lab["rule"],
+            "figures": json.dumps(lab["evidence"]["figures"], ensure_ascii=False),
+            "params": json.dumps(lab["evidence"]["params"], ensure_ascii=False),
+        }
+        for lab in prof.labels
+    ]
+    out.print(_table("labels and evidence", rows))
+
+
+@app.command()
+def export(
+    what: Annotated[str, typer.Argument(help="profiles or labels.")],
+    path: Annotated[Path, typer.Argument(help="OUT.csv, OUT.xlsx or OUT.parquet.")],
+    project: ProjectDir = Path("."),
+    as_of: AsOf = None,
+) -> None:
+    """Write the profile table (or the labels with evidence) to a file."""
+    if what not in ("profiles", "labels"):
+        raise _fail(ValueError(f"export takes profiles or labels, not {what!r}"))
+    try:
+        with Project(project) as p:
+            written = p.export(what, path, as_of=_date(as_of))  # type: ignore[arg-type]
+    except TierwiseError as exc:
+        raise _fail(exc) from None
+    out.print(f"wrote {written}")
+
+
+@app.command()
+def snapshots(project: ProjectDir = Path(".")) -> None:
+    """List the stored snapshots."""
+    try:
+        with Project(project) as p:
+            dates = p.snapshots()
+    except TierwiseError as exc:
+        raise _fail(exc) from None
+    for d in dates:
+        out.print(d.isoformat())
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path(
+        "demo-shop"
+    ),
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    force: Annotated[bool, typer.Option(help="Start over if the folder holds a project.")] = False,
+) -> None:
+    """Generate a demo shop, import it, run the tiering and print a summary."""
+    from tierwise.demo_run import run_demo
+
+    try:
+        with out.status("starting…") as status:
+            result = run_demo(
+                directory, n_customers=customers, seed=seed, force=force,
+                progress=_progress(status),
+            )  # fmt: skip
+    except (TierwiseError, ValueError) as exc:
+        raise _fail(exc) from None
+    for report in result.reports:
+        out.print(report.summary(), highlight=False)
+    out.print(
+        _table(f"demo shop as of {result.as_of}: {result.customers} customers", result.summary)
+    )
+    if result.recovery:
+        out.print(_table("planted truth recovered (precision / recall / F1)", result.recovery))
+    out.print(f"try: tierwise show {result.example_customer} -p {directory}")
+
+
+def main() -> None:
+    """Entry point of the ``tierwise`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

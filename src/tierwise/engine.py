@@ -1,0 +1,104 @@
+"""Where a run computes: the embedded DuckDB store, or a Spark session (local or a cluster)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+
+from tierwise.errors import TierwiseError
+from tierwise.schema import ENTITIES
+from tierwise.store import Store
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["duckdb_tables", "export_tables", "spark_session", "spark_tables"]
+
+
+def duckdb_tables(store: Store) -> dict[str, ir.Table]:
+    """The canonical tables of a store as Ibis tables on its DuckDB connection."""
+    con = ibis.duckdb.from_connection(store.con)
+    return {name: con.table(name) for name in ENTITIES}
+
+
+def export_tables(store: Store, directory: str | Path) -> dict[str, Path]:
+    """Write the canonical tables as Parquet (``DIR/<entity>.parquet``) for another engine."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, ent in ENTITIES.items():
+        path = out / f"{name}.parquet"
+        cols = ", ".join(f'"{c}"' for c in ent.column_names)
+        store.con.execute(f"COPY (SELECT {cols} FROM \"{name}\") TO '{path}' (FORMAT parquet)")
+        paths[name] = path
+    return paths
+
+
+def spark_session(
+    master: str | None = "local[2]",
+    *,
+    app_name: str = "tierwise",
+    conf: dict[str, Any] | None = None,
+) -> SparkSession:
+    """A Spark session set up for tierwise (UTC session time zone, quiet UI).
+
+    Parameters
+    ----------
+    master : str or None
+        ``local[N]`` for one machine, ``spark://host:7077``, ``yarn``, ``k8s://…`` for a
+        cluster; ``None`` leaves it to ``spark-submit``.
+    conf : dict, optional
+        Extra Spark settings.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise TierwiseError(
+            "Spark needs the spark extra: pip install 'tierwise[spark]' (and Java 17)"
+        ) from exc
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "8",
+        **(conf or {}),
+    }
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def spark_tables(
+    session: SparkSession, *, store: Store | None = None, source: str | Path | None = None
+) -> dict[str, ir.Table]:
+    """The canonical tables on Spark, read from Parquet.
+
+    Parameters
+    ----------
+    session : SparkSession
+        The session to compute on.
+    store : Store, optional
+        Copy the store's tables to a local Parquet folder first (one machine or local mode).
+    source : str or Path, optional
+        A folder (local, HDFS, S3, …) holding ``customers.parquet``, ``orders.parquet`` and
+        ``events.parquet`` as written by `export_tables` — the way to feed a cluster.
+    """
+    if (store is None) == (source is None):
+        raise TierwiseError("spark_tables needs exactly one of store= or source=")
+    if store is not None:
+        source = tempfile.mkdtemp(prefix="tierwise-spark-")
+        export_tables(store, source)
+    con = ibis.pyspark.connect(session)
+    tables = {}
+    for name in ENTITIES:
+        df = session.read.parquet(f"{source}/{name}.parquet")
+        view = f"tierwise_{name}"
+        df.createOrReplaceTempView(view)
+        tables[name] = con.table(view)
+    return tables

@@ -1,0 +1,88 @@
+"""Evidence for every label: which rule gave it, on which figures, with which params.
+
+The labels of a snapshot are written as a long table (one row per customer and label) next to
+the profile table; this module builds the query that derives it from the profile.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from tierwise.config import Config
+from tierwise.schemes.engine import DEFAULT_RULE, multi_column, rule_column
+from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
+
+__all__ = ["LABEL_COLUMNS", "labels_query"]
+
+LABEL_COLUMNS = (
+    "customer_id", "scheme", "label", "label_zh", "label_en", "is_primary", "rule", "evidence",
+)  # fmt: skip
+
+
+def _q(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_literal(data: Mapping[str, Any]) -> str:
+    return f"{_q(json.dumps(data, ensure_ascii=False, sort_keys=True))}::JSON"
+
+
+def _evidence(figures: list[str], params: Mapping[str, Any]) -> str:
+    pairs = ", ".join(f"{_q(n)}, {_ident(n)}" for n in sorted(figures))
+    figs = f"json_object({pairs})" if pairs else "json_object()"
+    return f"json_object('figures', {figs}, 'params', {_json_literal(params)})::VARCHAR"
+
+
+def labels_query(profile_table: str, config: Config, rfm: RFMBinner | None) -> str:
+    """A DuckDB query giving one row per customer and label with its evidence.
+
+    Columns are `LABEL_COLUMNS`. ``evidence`` is JSON: ``{"figures": {feature: value},
+    "params": {param: value}}``; ``rule`` is the condition as written in the config.
+    """
+    src = _ident(profile_table)
+    parts: list[str] = []
+    for name, scheme in config.schemes.items():
+        col, rule_col = _ident(name), _ident(rule_column(name))
+        all_names: set[str] = set()
+        for lab, cond in scheme.conditions(name):
+            names = cond.names()
+            all_names |= names
+            figures = [n for n in names if n not in scheme.params]
+            params = {n: scheme.params[n] for n in names if n in scheme.params}
+            if scheme.mode == "multi":
+                held = (
+                    f"list_contains(string_split({_ident(multi_column(name))}, ';'), {_q(lab.id)})"
+                )
+            else:
+                held = f"{rule_col} = {_q(lab.id)}"
+            parts.append(
+                f"SELECT customer_id, {_q(name)}, {_q(lab.id)}, {_q(lab.zh)}, {_q(lab.en)}, "
+                f"{col} = {_q(lab.id)}, {_q(' '.join(lab.when.split()))}, "
+                f"{_evidence(figures, params)} FROM {src} WHERE {held}"
+            )
+        if scheme.default is not None:
+            zh, en = scheme.display(scheme.default)
+            figures = [n for n in all_names if n not in scheme.params]
+            params = {n: scheme.params[n] for n in all_names if n in scheme.params}
+            parts.append(
+                f"SELECT customer_id, {_q(name)}, {col}, {_q(zh)}, {_q(en)}, true, "
+                f"'no rule held: default label', {_evidence(figures, params)} "
+                f"FROM {src} WHERE {rule_col} = {_q(DEFAULT_RULE)}"
+            )
+    if rfm is not None:
+        figures = [*RFM_COLUMNS.values(), *RFM_COLUMNS]
+        params = {f"edges_{c}": e for c, e in rfm.edges_.items()}
+        parts.append(
+            "SELECT customer_id, 'rfm', 'R' || r || 'F' || f || 'M' || m, "
+            "'RFM ' || rfm_code, 'RFM ' || rfm_code, true, "
+            "'score = 1 + edges exceeded (recency: reversed)', "
+            f"{_evidence(figures, params)} FROM {src} WHERE r IS NOT NULL"
+        )
+    cols = ", ".join(LABEL_COLUMNS)
+    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS t({cols})"

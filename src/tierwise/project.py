@@ -1,0 +1,293 @@
+"""A tierwise project: a folder with a config file and an embedded store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from tierwise.config import Config, default_config_text, load_config
+from tierwise.errors import StoreError, TierwiseError
+from tierwise.evidence import labels_query
+from tierwise.pipeline import ProfileRun, compute_profiles
+from tierwise.schemes.rfm import RFMBinner
+from tierwise.store import Store
+
+__all__ = ["CONFIG_FILE", "STORE_FILE", "CustomerProfile", "Project"]
+
+CONFIG_FILE = "tierwise.yaml"
+STORE_FILE = "tierwise.duckdb"
+
+TableFormat = Literal["arrow", "pandas", "polars"]
+Progress = Callable[[str], None]
+
+
+def _convert(table: pa.Table, fmt: TableFormat) -> Any:
+    if fmt == "arrow":
+        return table
+    if fmt == "pandas":
+        return table.to_pandas()
+    if fmt == "polars":
+        import polars as pl
+
+        return pl.from_arrow(table)
+    raise ValueError(f"format must be arrow, pandas or polars, not {fmt!r}")
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """One customer as of a snapshot: features, labels and each label's evidence."""
+
+    customer_id: str
+    as_of: dt.date
+    features: dict[str, Any]
+    labels: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-friendly)."""
+        return {
+            "customer_id": self.customer_id,
+            "as_of": self.as_of.isoformat(),
+            "features": {k: _jsonable(v) for k, v in self.features.items()},
+            "labels": self.labels,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+class Project:
+    """A project folder: ``tierwise.yaml`` (config) and ``tierwise.duckdb`` (store).
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder made by `Project.init` (or ``tierwise init``).
+
+    Examples
+    --------
+    >>> p = Project.init("shop")                                   # doctest: +SKIP
+    >>> p.import_file("orders", "orders.csv")                       # doctest: +SKIP
+    >>> p.run(as_of=datetime.date(2025, 12, 31))                    # doctest: +SKIP
+    >>> p.profiles(format="polars")                                  # doctest: +SKIP
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        if not (self.directory / CONFIG_FILE).exists():
+            raise TierwiseError(
+                f"{self.directory} is not a tierwise project (no {CONFIG_FILE}); "
+                "run `tierwise init` first"
+            )
+        self.config: Config = load_config(self.directory / CONFIG_FILE)
+        self._store: Store | None = None
+
+    @classmethod
+    def init(cls, directory: str | Path, *, force: bool = False) -> Project:
+        """Make a project folder with a commented config file and an empty store."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        cfg, db = d / CONFIG_FILE, d / STORE_FILE
+        if (cfg.exists() or db.exists()) and not force:
+            raise TierwiseError(f"{d} already holds a tierwise project; use force to start over")
+        if force:
+            for path in (db, d / f"{STORE_FILE}.wal"):
+                path.unlink(missing_ok=True)
+        cfg.write_text(default_config_text(), encoding="utf-8")
+        Store(db).close()
+        return cls(d)
+
+    # -- store --------------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        """The project's store (opened on first use)."""
+        if self._store is None:
+            self._store = Store(self.directory / STORE_FILE)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- import -------------------------------------------------------------------------
+    def _options(self, options: dict[str, Any]) -> Any:
+        from tierwise.io import ImportOptions
+
+        options.setdefault("quarantine_dir", self.directory / "quarantine")
+        return ImportOptions(**options)
+
+    def import_file(
+        self, entity: str, path: str | Path, *, mapping: Any = None, **options: Any
+    ) -> Any:
+        """Import a CSV/Excel/Parquet/JSON Lines file; see `tierwise.io.import_file`."""
+        from tierwise.io import import_file
+
+        return import_file(
+            self.store, entity, path, mapping=mapping, options=self._options(options)
+        )
+
+    def import_frame(
+        self, entity: str, data: Any, *, source: str = "frame", mapping: Any = None, **options: Any
+    ) -> Any:
+        """Import a pandas/polars DataFrame or Arrow table; see `tierwise.io.import_frame`."""
+        from tierwise.io import import_frame
+
+        return import_frame(
+            self.store, entity, data, source=source, mapping=mapping,
+            options=self._options(options),
+        )  # fmt: skip
+
+    # -- run ----------------------------------------------------------------------------
+    def default_as_of(self) -> dt.date:
+        """The day of the newest order or event in the store (the default as-of date)."""
+        row = self.store.one(
+            "SELECT greatest((SELECT max(paid_at) FROM orders), "
+            "(SELECT max(occurred_at) FROM events))"
+        )
+        if row is None or row[0] is None:
+            raise TierwiseError("the store has no orders or events yet; import data first")
+        return row[0].date()
+
+    def run(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        engine: Literal["duckdb", "spark"] = "duckdb",
+        spark: Any = None,
+        source: str | Path | None = None,
+        rfm: RFMBinner | None = None,
+        progress: Progress | None = None,
+    ) -> ProfileRun:
+        """Compute every customer's features and labels as of a day and store the snapshot.
+
+        Parameters
+        ----------
+        as_of : datetime.date, optional
+            Defaults to the day of the newest order or event.
+        engine : {"duckdb", "spark"}
+            Where to compute. Spark reads the store's tables (or ``source``, a Parquet folder
+            reachable by the cluster) and the result is stored here.
+        spark : SparkSession, optional
+            The session for ``engine="spark"``; a local one by default.
+        source : str or Path, optional
+            Parquet folder for Spark (see `tierwise.engine.spark_tables`).
+        rfm : RFMBinner, optional
+            Score on these fitted edges instead of fitting new ones.
+        progress : callable, optional
+            Called with a short description before each step.
+        """
+        say = progress or (lambda _msg: None)
+        as_of = as_of or self.default_as_of()
+        if engine == "duckdb":
+            from tierwise.engine import duckdb_tables
+
+            tables = duckdb_tables(self.store)
+        elif engine == "spark":
+            from tierwise.engine import spark_session, spark_tables
+
+            say("starting Spark")
+            session = spark or spark_session()
+            if source is not None:
+                tables = spark_tables(session, source=source)
+            else:
+                tables = spark_tables(session, store=self.store)
+        else:
+            raise ValueError(f"engine must be duckdb or spark, not {engine!r}")
+        say(f"computing features, scores and labels as of {as_of} on {engine}")
+        result = compute_profiles(
+            tables["customers"], tables["orders"], tables["events"], as_of, self.config, rfm=rfm
+        )
+        say("writing the snapshot and the evidence of every label")
+        self.store.write_snapshot(
+            as_of,
+            result.profiles,
+            labels_query=lambda name: labels_query(name, self.config, result.rfm),
+            meta=result.meta(self.config),
+        )
+        return result
+
+    # -- read ---------------------------------------------------------------------------
+    def snapshots(self) -> list[dt.date]:
+        """As-of dates of the stored snapshots."""
+        return self.store.snapshots()
+
+    def fitted_rfm(self, as_of: dt.date | None = None) -> RFMBinner:
+        """The RFM binner a snapshot was scored with, to score another run on the same edges."""
+        meta = self.store.snapshot_meta(as_of or self.store.latest_snapshot())
+        binner = RFMBinner(quantiles=self.config.rfm.quantiles)
+        binner.edges_ = meta["rfm_edges"]
+        binner.n_buyers_ = None
+        return binner
+
+    def profiles(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas") -> Any:
+        """The profile table of a snapshot (newest by default)."""
+        return _convert(self.store.read_profiles(as_of), format)
+
+    def labels(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        customer_id: str | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """Every label with its rule and evidence (one row per customer and label)."""
+        as_of = as_of or self.store.latest_snapshot()
+        return _convert(self.store.read_labels(as_of, customer_id), format)
+
+    def show(self, customer_id: str, as_of: dt.date | None = None) -> CustomerProfile:
+        """One customer's features, labels and the evidence of each label."""
+        as_of = as_of or self.store.latest_snapshot()
+        table = self.store.profile_table_name(as_of)
+        cur = self.store.con.execute(
+            f'SELECT * FROM "{table}" WHERE customer_id = ?', [customer_id]
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise StoreError(f"no customer {customer_id!r} in the snapshot as of {as_of}")
+        features = dict(zip([d[0] for d in cur.description], row, strict=True))
+        labels = self.store.read_labels(as_of, customer_id).to_pylist()
+        for lab in labels:
+            lab["evidence"] = json.loads(lab["evidence"])
+        return CustomerProfile(customer_id, as_of, features, labels)
+
+    def summary(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas") -> Any:
+        """Customers per primary label of every scheme, with zh/en names and shares."""
+        as_of = as_of or self.store.latest_snapshot()
+        table = self.store.con.execute(
+            """SELECT scheme, label, any_value(label_zh) AS label_zh,
+                      any_value(label_en) AS label_en, count(*) AS customers,
+                      round(count(*) / sum(count(*)) OVER (PARTITION BY scheme), 4) AS share
+               FROM labels WHERE as_of = ? AND is_primary AND scheme <> 'rfm'
+               GROUP BY scheme, label ORDER BY scheme, customers DESC, label""",
+            [as_of],
+        ).arrow()
+        return _convert(table, format)
+
+    def export(
+        self, what: Literal["profiles", "labels"], path: str | Path, *, as_of: dt.date | None = None
+    ) -> Path:
+        """Write the profile or label table to .csv (UTF-8 with BOM), .xlsx or .parquet."""
+        from tierwise.export import write_table
+
+        table = (
+            self.store.read_profiles(as_of)
+            if what == "profiles"
+            else self.store.read_labels(as_of or self.store.latest_snapshot())
+        )
+        return write_table(table, path)

@@ -1,0 +1,249 @@
+"""The embedded store: a DuckDB file holding canonical tables, import log and snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from tierwise import __version__
+from tierwise.errors import StoreError
+from tierwise.schema import ENTITIES, Entity
+
+__all__ = ["SCHEMA_VERSION", "Store"]
+
+SCHEMA_VERSION = 1
+"""Version of the store layout; a store written by a newer layout is refused."""
+
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "timestamp[us]": "TIMESTAMP",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "int64": "BIGINT",
+}
+
+PROVENANCE_COLUMNS = ("_source", "_row", "_import_id")
+
+
+def _ddl(entity: Entity) -> str:
+    cols = [f'"{c.name}" {_DUCK_TYPES[str(c.type)]}' for c in entity.columns]
+    cols += ['"_source" VARCHAR', '"_row" BIGINT', '"_import_id" VARCHAR']
+    cols.append(f'PRIMARY KEY ("{entity.key}")')
+    return f'CREATE TABLE IF NOT EXISTS "{entity.name}" ({", ".join(cols)})'
+
+
+class Store:
+    """A DuckDB file with the canonical tables, the import log and profile snapshots.
+
+    Parameters
+    ----------
+    path : str or Path
+        The DuckDB file; created with the current layout when missing. ``":memory:"`` for a
+        throw-away store.
+    read_only : bool
+        Open without write access.
+
+    Raises
+    ------
+    StoreError
+        If the file was written by a newer layout or is not a tierwise store.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = str(path)
+        is_new = self.path == ":memory:" or not Path(self.path).exists()
+        if is_new and read_only:
+            raise StoreError(f"no store at {self.path}")
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        if is_new:
+            self._create()
+        self._check_version()
+
+    # -- layout ---------------------------------------------------------------------------
+    def _create(self) -> None:
+        with self.transaction():
+            self.con.execute("CREATE TABLE tierwise_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            self.con.execute(
+                "INSERT INTO tierwise_meta VALUES ('schema_version', ?), ('created_by', ?)",
+                [str(SCHEMA_VERSION), __version__],
+            )
+            for ent in ENTITIES.values():
+                self.con.execute(_ddl(ent))
+            self.con.execute(
+                """CREATE TABLE imports (
+                    import_id VARCHAR PRIMARY KEY, entity VARCHAR, source VARCHAR,
+                    file_sha256 VARCHAR, imported_at TIMESTAMP, rows_read BIGINT,
+                    rows_imported BIGINT, rows_quarantined BIGINT, rows_duplicate BIGINT,
+                    report VARCHAR)"""
+            )
+            self.con.execute(
+                """CREATE TABLE labels (
+                    as_of DATE, customer_id VARCHAR, scheme VARCHAR, label VARCHAR,
+                    label_zh VARCHAR, label_en VARCHAR, is_primary BOOLEAN, rule VARCHAR,
+                    evidence VARCHAR)"""
+            )
+            self.con.execute(
+                """CREATE TABLE snapshots (
+                    as_of DATE PRIMARY KEY, created_at TIMESTAMP, tierwise_version VARCHAR,
+                    config VARCHAR, customers BIGINT, profile_table VARCHAR)"""
+            )
+
+    def _check_version(self) -> None:
+        try:
+            row = self.one("SELECT value FROM tierwise_meta WHERE key = 'schema_version'")
+        except duckdb.CatalogException:
+            raise StoreError(f"{self.path} is a DuckDB file but not a tierwise store") from None
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has store layout {version}, newer than this tierwise "
+                f"({__version__}) reads ({SCHEMA_VERSION}); upgrade tierwise"
+            )
+        self.schema_version = version
+
+    # -- transactions ---------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block atomically: everything or nothing is written."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def one(self, sql: str, params: list | None = None) -> tuple | None:
+        """The first row of a query (the result is read to the end), or ``None``."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    # -- canonical tables -----------------------------------------------------------------
+    def count(self, entity: str) -> int:
+        """Number of rows in a canonical table."""
+        return self.one(f'SELECT count(*) FROM "{ENTITIES[entity].name}"')[0]
+
+    def read(self, entity: str, *, provenance: bool = False) -> pa.Table:
+        """Read a canonical table as Arrow."""
+        ent = ENTITIES[entity]
+        cols = ent.column_names + (list(PROVENANCE_COLUMNS) if provenance else [])
+        sel = ", ".join(f'"{c}"' for c in cols)
+        return self.con.execute(f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"').arrow()
+
+    # -- snapshots ------------------------------------------------------------------------
+    @staticmethod
+    def profile_table_name(as_of: dt.date) -> str:
+        """Name of the table holding the profile snapshot as of a date."""
+        return f"profiles_{as_of:%Y%m%d}"
+
+    def write_snapshot(
+        self,
+        as_of: dt.date,
+        profiles: pa.Table,
+        *,
+        labels_query: Callable[[str], str],
+        meta: dict,
+    ) -> None:
+        """Store (or replace) the snapshot as of ``as_of`` atomically.
+
+        Parameters
+        ----------
+        as_of : datetime.date
+            The snapshot's day.
+        profiles : pyarrow.Table
+            One row per customer: features, scores and labels.
+        labels_query : callable
+            Given the profile table's name, a query returning the label rows
+            (`tierwise.evidence.LABEL_COLUMNS`).
+        meta : dict
+            What produced the snapshot (config, fitted edges), stored as JSON.
+        """
+        name = self.profile_table_name(as_of)
+        with self.transaction() as con:
+            con.register("_profiles_in", profiles)
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')
+            con.unregister("_profiles_in")
+            con.execute("DELETE FROM labels WHERE as_of = ?", [as_of])
+            con.execute(
+                f"INSERT INTO labels SELECT ?::DATE, * FROM ({labels_query(name)})", [as_of]
+            )
+            con.execute("DELETE FROM snapshots WHERE as_of = ?", [as_of])
+            con.execute(
+                "INSERT INTO snapshots VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?)",
+                [
+                    as_of,
+                    __version__,
+                    json.dumps(meta, ensure_ascii=False, default=str),
+                    profiles.num_rows,
+                    name,
+                ],
+            )
+
+    def snapshot_meta(self, as_of: dt.date) -> dict:
+        """What produced a snapshot: its config and fitted state."""
+        row = self.one("SELECT config FROM snapshots WHERE as_of = ?", [as_of])
+        if row is None:
+            raise StoreError(f"no snapshot as of {as_of}")
+        return json.loads(row[0])
+
+    def snapshots(self) -> list[dt.date]:
+        """As-of dates of the stored snapshots, oldest first."""
+        return [
+            r[0] for r in self.con.execute("SELECT as_of FROM snapshots ORDER BY as_of").fetchall()
+        ]
+
+    def latest_snapshot(self) -> dt.date:
+        """The newest snapshot's as-of date.
+
+        Raises
+        ------
+        StoreError
+            If no snapshot has been computed yet.
+        """
+        dates = self.snapshots()
+        if not dates:
+            raise StoreError(f"{self.path} has no snapshot yet; run `tierwise run` first")
+        return dates[-1]
+
+    def read_profiles(self, as_of: dt.date | None = None) -> pa.Table:
+        """The profile table of one snapshot (the newest by default)."""
+        as_of = as_of or self.latest_snapshot()
+        if as_of not in self.snapshots():
+            raise StoreError(
+                f"no snapshot as of {as_of}; have {', '.join(map(str, self.snapshots()))}"
+            )
+        return self.con.execute(
+            f'SELECT * FROM "{self.profile_table_name(as_of)}" ORDER BY customer_id'
+        ).arrow()
+
+    def read_labels(self, as_of: dt.date, customer_id: str | None = None) -> pa.Table:
+        """Labels with their evidence for one snapshot (optionally one customer)."""
+        sql = (
+            "SELECT customer_id, scheme, label, label_zh, label_en, is_primary, rule, evidence "
+            "FROM labels WHERE as_of = ?"
+        )
+        params: list = [as_of]
+        if customer_id is not None:
+            sql += " AND customer_id = ?"
+            params.append(customer_id)
+        order = " ORDER BY customer_id, scheme, is_primary DESC, label"
+        return self.con.execute(sql + order, params).arrow()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

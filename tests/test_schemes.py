@@ -1,0 +1,97 @@
+"""Lifecycle, RFM groups and value labels on the tiny shop; rules are data; evidence."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import AS_OF
+
+from tierwise.config import Config
+from tierwise.engine import duckdb_tables
+from tierwise.evidence import labels_query
+from tierwise.pipeline import compute_profiles
+
+
+def run(store, config=None):
+    config = config or Config.default()
+    t = duckdb_tables(store)
+    result = compute_profiles(t["customers"], t["orders"], t["events"], AS_OF, config)
+    return result, result.profiles.to_pandas().set_index("customer_id")
+
+
+def test_lifecycle_stages_by_hand(tiny_store):
+    _, p = run(tiny_store)
+    assert p["lifecycle"].to_dict() == {
+        "fan": "high_value",  # a non-buyer who keeps forwarding (6 shares in 90 days)
+        "fresh": "new",
+        "future": "long_silent",  # everything it did is after the as-of day
+        "lapsed": "churned",
+        "loyal": "high_value",
+        "lurker": "potential",
+        "sleeper": "long_silent",
+    }
+    assert p.loc["loyal", "lifecycle_all"] == "high_value;repeat"  # stages overlap
+    assert p.loc["sleeper", "lifecycle_all"] == "long_silent;churned"
+    assert p.loc["fan", "lifecycle_all"] == "high_value;potential"
+
+
+def test_interaction_counts_as_new_is_a_switch(tiny_store):
+    on = Config.default().with_overrides(
+        {"schemes": {"lifecycle": {"params": {"interaction_counts_as_new": True}}}}
+    )
+    _, p = run(tiny_store, on)
+    assert p.loc["lurker", "lifecycle"] == "new"  # one follow 20 days ago
+
+
+def test_rfm_groups_and_value_by_hand(tiny_store):
+    _, p = run(tiny_store)
+    assert p.loc["loyal", "rfm_code"] == "555"
+    assert p["rfm_group"].to_dict() == {
+        "fan": "prospects", "fresh": "new", "future": "prospects", "lapsed": "previously_loyal",
+        "loyal": "champions", "lurker": "prospects", "sleeper": "dormant",
+    }  # fmt: skip
+    assert p.loc["loyal", "value_tier"] == "high" and p.loc["fresh", "value_tier"] == "low"
+    assert pd.isna(p.loc["fan", "value_tier"])
+    assert p.loc["lapsed", "buyer_type"] == "churned"
+    assert p.loc["lurker", "buyer_type"] == "potential"
+
+
+def test_a_merchant_adds_and_renames_stages_in_config(tiny_store):
+    cfg = Config.default().model_dump()
+    stages = cfg["schemes"]["lifecycle"]["labels"]
+    stages.insert(2, {"id": "vip", "zh": "VIP 会员", "en": "VIP", "when": "orders >= 3"})
+    stages[-2]["zh"], stages[-2]["en"] = "首单客户", "First-order"
+    _, p = run(tiny_store, Config.model_validate(cfg))
+    assert p.loc["loyal", "lifecycle"] == "vip"
+    assert p.loc["loyal", "lifecycle_all"] == "vip;high_value;repeat"
+
+
+def test_every_label_carries_rule_figures_and_params(tiny_store):
+    config = Config.default()
+    result, _ = run(tiny_store, config)
+    tiny_store.con.register("p", result.profiles)
+    labels = tiny_store.con.execute(labels_query("p", config, result.rfm)).df()
+    per_customer = labels[labels.is_primary].groupby("customer_id").scheme.nunique()
+    assert (per_customer >= 2).all() and per_customer["loyal"] == 5
+    row = labels[(labels.customer_id == "lapsed") & (labels.scheme == "lifecycle")].iloc[0]
+    assert row.label == "churned" and row.rule == "orders >= 1 and recency_days > churn_days"
+    ev = json.loads(row.evidence)
+    assert ev == {"figures": {"orders": 2, "recency_days": 200}, "params": {"churn_days": 180}}
+    rfm = labels[(labels.customer_id == "fresh") & (labels.scheme == "rfm")].iloc[0]
+    assert rfm.label == "R4F1M2"
+    assert json.loads(rfm.evidence)["params"]["edges_orders"] == pytest.approx([1, 1.2, 1.8, 2.4])
+    default = labels[(labels.customer_id == "fan") & (labels.scheme == "value_tier")]
+    assert default.empty  # no default label for non-buyers
+
+
+def test_unknown_feature_in_a_rule_is_named(tiny_store):
+    from tierwise.errors import ConfigError
+
+    bad = Config.default().with_overrides(
+        {"schemes": {"value_tier": {"labels": [
+            {"id": "x", "zh": "x", "en": "x", "when": "monetery_total > 1"}]}}}  # fmt: skip
+    )
+    with pytest.raises(ConfigError, match=r"value_tier\.labels\[0\].*monetery_total.*monetary_total"):
+        run(tiny_store, bad)
