@@ -38,8 +38,7 @@ def event(eid: str, cid: str, when: str, etype: str, **kw: object) -> dict:
     return {"event_id": eid, "customer_id": cid, "occurred_at": ts(when), "event_type": etype, **kw}
 
 
-@pytest.fixture
-def tiny_store() -> Store:
+def make_tiny_store() -> Store:
     """Seven customers, one per situation, as of 2024-06-30.
 
     - loyal: 3 paid orders (1 deal, coupon on one), 1 refund, margins known on two.
@@ -78,5 +77,12 @@ def tiny_store() -> Store:
         event("c3", "loyal", "2024-06-20 10:00", "campaign_send"),
         event("x1", "future", "2024-07-05 10:00", "like"),
     ])  # fmt: skip
+    return s
+
+
+@pytest.fixture
+def tiny_store() -> Store:
+    """The tiny shop of `make_tiny_store`, closed after the test."""
+    s = make_tiny_store()
     yield s
     s.close()

@@ -276,7 +276,7 @@ class Project:
                FROM labels WHERE as_of = ? AND is_primary AND scheme <> 'rfm'
                GROUP BY scheme, label ORDER BY scheme, customers DESC, label""",
             [as_of],
-        ).arrow()
+        ).to_arrow_table()
         return _convert(table, format)
 
     def export(

@@ -137,7 +137,7 @@ class Store:
         ent = ENTITIES[entity]
         cols = ent.column_names + (list(PROVENANCE_COLUMNS) if provenance else [])
         sel = ", ".join(f'"{c}"' for c in cols)
-        return self.con.execute(f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"').arrow()
+        return self.con.execute(f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"').to_arrow_table()
 
     # -- snapshots ------------------------------------------------------------------------
     @staticmethod
@@ -223,7 +223,7 @@ class Store:
             )
         return self.con.execute(
             f'SELECT * FROM "{self.profile_table_name(as_of)}" ORDER BY customer_id'
-        ).arrow()
+        ).to_arrow_table()
 
     def read_labels(self, as_of: dt.date, customer_id: str | None = None) -> pa.Table:
         """Labels with their evidence for one snapshot (optionally one customer)."""
@@ -236,7 +236,7 @@ class Store:
             sql += " AND customer_id = ?"
             params.append(customer_id)
         order = " ORDER BY customer_id, scheme, is_primary DESC, label"
-        return self.con.execute(sql + order, params).arrow()
+        return self.con.execute(sql + order, params).to_arrow_table()
 
     def close(self) -> None:
         """Close the connection."""

@@ -1,0 +1,78 @@
+"""The store: layout version, foreign files, snapshots kept side by side, atomic writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from tierwise.errors import StoreError
+from tierwise.store import SCHEMA_VERSION, Store
+
+
+def test_a_new_store_has_the_layout(tmp_path):
+    with Store(tmp_path / "s.duckdb") as s:
+        assert s.schema_version == SCHEMA_VERSION
+        assert s.count("orders") == 0 and s.snapshots() == []
+
+
+def test_a_newer_layout_is_refused_with_the_reason(tmp_path):
+    path = tmp_path / "s.duckdb"
+    Store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE tierwise_meta SET value = '99' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(StoreError, match="has store layout 99, newer than this tierwise"):
+        Store(path)
+
+
+def test_a_foreign_duckdb_file_is_refused(tmp_path):
+    path = tmp_path / "other.duckdb"
+    duckdb.connect(str(path)).close()
+    with pytest.raises(StoreError, match="is a DuckDB file but not a tierwise store"):
+        Store(path)
+
+
+def test_read_only_needs_an_existing_store(tmp_path):
+    with pytest.raises(StoreError, match="no store at"):
+        Store(tmp_path / "missing.duckdb", read_only=True)
+
+
+def _snap(s: Store, day: dt.date, n: int) -> None:
+    profiles = pa.table({"customer_id": [f"c{i}" for i in range(n)]})
+    s.write_snapshot(
+        day,
+        profiles,
+        labels_query=lambda t: f"SELECT customer_id, 'x', 'y', 'y', 'y', true, 'r', '{{}}' FROM \"{t}\"",
+        meta={"n": n},
+    )
+
+
+def test_snapshots_stay_readable_side_by_side(tmp_path):
+    path = tmp_path / "s.duckdb"
+    with Store(path) as s:
+        _snap(s, dt.date(2024, 1, 31), 2)
+        _snap(s, dt.date(2024, 2, 29), 3)
+        _snap(s, dt.date(2024, 1, 31), 4)  # re-running a day replaces that day only
+    with Store(path, read_only=True) as s:
+        assert s.snapshots() == [dt.date(2024, 1, 31), dt.date(2024, 2, 29)]
+        assert s.read_profiles(dt.date(2024, 1, 31)).num_rows == 4
+        assert s.read_profiles().num_rows == 3
+        assert s.snapshot_meta(dt.date(2024, 1, 31)) == {"n": 4}
+        assert s.read_labels(dt.date(2024, 2, 29)).num_rows == 3
+        with pytest.raises(StoreError, match="no snapshot as of 2023-12-31"):
+            s.read_profiles(dt.date(2023, 12, 31))
+
+
+def test_a_failed_snapshot_write_leaves_the_store_as_before(tmp_path):
+    with Store(tmp_path / "s.duckdb") as s:
+        _snap(s, dt.date(2024, 1, 31), 2)
+        with pytest.raises(duckdb.Error):
+            s.write_snapshot(
+                dt.date(2024, 1, 31), pa.table({"customer_id": ["z"]}),
+                labels_query=lambda t: "SELECT no_such_column FROM nowhere", meta={},
+            )  # fmt: skip
+        assert s.read_profiles(dt.date(2024, 1, 31)).num_rows == 2
+        assert s.snapshot_meta(dt.date(2024, 1, 31)) == {"n": 2}
