@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
 
-from tierwise.config import RuleScheme
+if TYPE_CHECKING:
+    from tierwise.config import RuleScheme
 
 __all__ = ["DEFAULT_RULE", "apply_schemes", "multi_column", "rule_column"]
 
