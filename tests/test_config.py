@@ -19,9 +19,18 @@ def test_defaults_load_and_name_every_lifecycle_stage():
 def test_shopify_groups_are_all_there():
     ids = {lab.id for lab in Config.default().schemes["rfm_group"].labels}
     assert ids >= {
-        "champions", "loyal", "active", "new", "promising", "needs_attention", "at_risk",
-        "previously_loyal", "almost_lost", "dormant", "prospects",
-    }  # fmt: skip
+        "champions",
+        "loyal",
+        "active",
+        "new",
+        "promising",
+        "needs_attention",
+        "at_risk",
+        "previously_loyal",
+        "almost_lost",
+        "dormant",
+        "prospects",
+    }
 
 
 def test_the_init_file_is_commented(tmp_path):
@@ -43,8 +52,11 @@ def test_a_project_file_merges_over_defaults(tmp_path):
         ("features:\n  windows: [0, 7]\n", r"features\.windows: Value error, windows must be"),
         ("rfm:\n  quantiles: [0.5, 0.2]\n", r"rfm\.quantiles: Value error"),
         ("schemes:\n  lifecycle:\n    mode: sometimes\n", r"schemes\.lifecycle\.mode"),
-        ("schemes:\n  x:\n    zh: a\n    en: b\n    mode: multi\n    labels:\n"
-         "      - {id: a, zh: a, en: a, when: 'orders >'}\n", r"schemes\.x\.labels\[0\]\.when"),
+        (
+            "schemes:\n  x:\n    zh: a\n    en: b\n    mode: multi\n    labels:\n"
+            "      - {id: a, zh: a, en: a, when: 'orders >'}\n",
+            r"schemes\.x\.labels\[0\]\.when",
+        ),
         ("- just a list\n", "expected a mapping"),
         ("features: {windows: [7\n", "not valid YAML"),
         ("featurs: {}\n", r"featurs: Extra inputs are not permitted"),
@@ -59,6 +71,15 @@ def test_mistakes_are_named(tmp_path, yaml_text, message):
 
 def test_duplicate_label_ids_are_refused():
     with pytest.raises(ConfigError, match="label ids must be unique, repeated: a"):
-        Config.default().with_overrides({"schemes": {"s": {
-            "zh": "s", "en": "s", "mode": "exclusive",
-            "labels": [{"id": "a", "zh": "a", "en": "a", "when": "orders > 0"}] * 2}}})  # fmt: skip
+        Config.default().with_overrides(
+            {
+                "schemes": {
+                    "s": {
+                        "zh": "s",
+                        "en": "s",
+                        "mode": "exclusive",
+                        "labels": [{"id": "a", "zh": "a", "en": "a", "when": "orders > 0"}] * 2,
+                    }
+                }
+            }
+        )

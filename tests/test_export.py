@@ -12,12 +12,14 @@ import pytest
 from tierwise.errors import TierwiseError
 from tierwise.export import write_table
 
-T = pa.table({
-    "customer_id": ["张三", "li"],
-    "lifecycle": ["high_value", "new"],
-    "monetary_total": [3300.5, 88.0],
-    "last_order_at": [dt.datetime(2024, 6, 29, 12), None],
-})  # fmt: skip
+T = pa.table(
+    {
+        "customer_id": ["张三", "li"],
+        "lifecycle": ["high_value", "new"],
+        "monetary_total": [3300.5, 88.0],
+        "last_order_at": [dt.datetime(2024, 6, 29, 12), None],
+    }
+)
 
 
 def test_csv_utf8_with_bom_by_default(tmp_path):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import ibis
 import pytest
-from conftest import AS_OF, insert, order
 
+from conftest import AS_OF, insert, order
 from tierwise.config import Config
 from tierwise.engine import duckdb_tables
 from tierwise.features import customer_features, feature_columns
@@ -76,8 +76,11 @@ def test_a_later_order_does_not_change_an_earlier_snapshot(tiny_store):
 
 
 def test_customers_first_seen_after_as_of_are_left_out(tiny_store):
-    insert(tiny_store, "customers", [{"customer_id": "tomorrow",
-                                      "first_seen": dt.datetime(2024, 7, 1)}])  # fmt: skip
+    insert(
+        tiny_store,
+        "customers",
+        [{"customer_id": "tomorrow", "first_seen": dt.datetime(2024, 7, 1)}],
+    )
     assert "tomorrow" not in features(tiny_store).index
 
 

@@ -78,5 +78,5 @@ def test_estimator_contract():
 
 
 def test_no_buyers_says_what_to_do():
-    with pytest.raises(ValueError, match="no customer has a paid order.*fixed_edges"):
+    with pytest.raises(ValueError, match=r"no customer has a paid order.*fixed_edges"):
         RFMBinner().fit(X[X.orders == 0])

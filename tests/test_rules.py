@@ -9,7 +9,11 @@ from tierwise.errors import ConfigError
 from tierwise.schemes.rules import Condition
 
 T = ibis.memtable(
-    {"orders": [0, 1, 3, None], "recency_days": [None, 10.0, 400.0, 5.0], "ch": ["a", "b", "c", "a"]}
+    {
+        "orders": [0, 1, 3, None],
+        "recency_days": [None, 10.0, 400.0, 5.0],
+        "ch": ["a", "b", "c", "a"],
+    }
 )
 
 

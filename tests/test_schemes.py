@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import AS_OF
 
+from conftest import AS_OF
 from tierwise.config import Config
 from tierwise.engine import duckdb_tables
 from tierwise.evidence import labels_query
@@ -49,9 +49,14 @@ def test_rfm_groups_and_value_by_hand(tiny_store):
     _, p = run(tiny_store)
     assert p.loc["loyal", "rfm_code"] == "555"
     assert p["rfm_group"].to_dict() == {
-        "fan": "prospects", "fresh": "new", "future": "prospects", "lapsed": "previously_loyal",
-        "loyal": "champions", "lurker": "prospects", "sleeper": "dormant",
-    }  # fmt: skip
+        "fan": "prospects",
+        "fresh": "new",
+        "future": "prospects",
+        "lapsed": "previously_loyal",
+        "loyal": "champions",
+        "lurker": "prospects",
+        "sleeper": "dormant",
+    }
     assert p.loc["loyal", "value_tier"] == "high" and p.loc["fresh", "value_tier"] == "low"
     assert pd.isna(p.loc["fan", "value_tier"])
     assert p.loc["lapsed", "buyer_type"] == "churned"
@@ -90,8 +95,15 @@ def test_unknown_feature_in_a_rule_is_named(tiny_store):
     from tierwise.errors import ConfigError
 
     bad = Config.default().with_overrides(
-        {"schemes": {"value_tier": {"labels": [
-            {"id": "x", "zh": "x", "en": "x", "when": "monetery_total > 1"}]}}}  # fmt: skip
+        {
+            "schemes": {
+                "value_tier": {
+                    "labels": [{"id": "x", "zh": "x", "en": "x", "when": "monetery_total > 1"}]
+                }
+            }
+        }
     )
-    with pytest.raises(ConfigError, match=r"value_tier\.labels\[0\].*monetery_total.*monetary_total"):
+    with pytest.raises(
+        ConfigError, match=r"value_tier\.labels\[0\].*monetery_total.*monetary_total"
+    ):
         run(tiny_store, bad)

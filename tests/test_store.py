@@ -45,7 +45,9 @@ def _snap(s: Store, day: dt.date, n: int) -> None:
     s.write_snapshot(
         day,
         profiles,
-        labels_query=lambda t: f"SELECT customer_id, 'x', 'y', 'y', 'y', true, 'r', '{{}}' FROM \"{t}\"",
+        labels_query=lambda t: (
+            f"SELECT customer_id, 'x', 'y', 'y', 'y', true, 'r', '{{}}' FROM \"{t}\""
+        ),
         meta={"n": n},
     )
 
