@@ -79,7 +79,7 @@ def test_every_label_carries_rule_figures_and_params(tiny_store):
     tiny_store.con.register("p", result.profiles)
     labels = tiny_store.con.execute(labels_query("p", config, result.rfm)).df()
     per_customer = labels[labels.is_primary].groupby("customer_id").scheme.nunique()
-    assert (per_customer >= 2).all() and per_customer["loyal"] == 5
+    assert (per_customer >= 2).all() and per_customer["loyal"] == 7
     row = labels[(labels.customer_id == "lapsed") & (labels.scheme == "lifecycle")].iloc[0]
     assert row.label == "churned" and row.rule == "orders >= 1 and recency_days > churn_days"
     ev = json.loads(row.evidence)
@@ -107,3 +107,33 @@ def test_unknown_feature_in_a_rule_is_named(tiny_store):
         ConfigError, match=r"value_tier\.labels\[0\].*monetery_total.*monetary_total"
     ):
         run(tiny_store, bad)
+
+
+def test_intention_score_grades_and_actions_by_hand(tiny_store):
+    _, p = run(tiny_store)
+    # six shares (weight 2.5) on 06-10 .. 06-15 at 10:00, ages from the end of 06-30
+    want = sum(2.5 * 0.5 ** ((21 - i - 10 / 24) / 30) for i in range(6))
+    assert p.loc["fan", "intention_score"] == pytest.approx(want, abs=1e-4)
+    assert want == pytest.approx(9.885, abs=1e-3)  # just under the high threshold (10)
+    assert p.loc["fan", "intention"] == "medium" and p.loc["fan", "intention_action"] == "nudge"
+    assert p.loc["lapsed", "intention_score"] == pytest.approx(
+        0.5 ** ((100 + 14 / 24) / 30), abs=1e-4
+    )
+    assert p.loc["lapsed", "intention"] == "low"
+    assert p.loc["sleeper", "intention"] == "long_silent"
+    assert p.loc["sleeper", "intention_action"] == "do_not_activate"
+    assert p.loc["fan", "general_tags_all"] == "sharer"
+
+
+def test_channel_weights_override_the_type_weight(tiny_store):
+    cfg = Config.default().with_overrides(
+        {"features": {"intention": {"channel_weights": {"weibo": {"share": 0.0}}}}}
+    )
+    _, p = run(tiny_store, cfg)
+    assert p.loc["fan", "intention_score"] == 0.0  # the shares were on Weibo
+
+
+def test_behaviour_types_by_hand(tiny_store):
+    _, p = run(tiny_store)
+    assert p.loc["loyal", "main_channel"] == "livestream"  # one each: the most recent wins
+    assert p["behaviour_all"].isna().all()  # nobody in the tiny shop qualifies

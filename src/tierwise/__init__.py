@@ -4,19 +4,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from tierwise.config import Config, load_config  # noqa: E402
-from tierwise.errors import (  # noqa: E402
+from tierwise.config import Config, load_config
+from tierwise.errors import (
     ConfigError,
     ImportValidationError,
     NotFittedError,
     StoreError,
     TierwiseError,
 )
-from tierwise.features import customer_features  # noqa: E402
-from tierwise.pipeline import ProfileRun, compute_profiles  # noqa: E402
-from tierwise.project import CustomerProfile, Project  # noqa: E402
-from tierwise.schemes.rfm import RFMBinner  # noqa: E402
-from tierwise.store import Store  # noqa: E402
+from tierwise.features import customer_features
+from tierwise.pipeline import ProfileRun, compute_profiles
+from tierwise.project import CustomerProfile, Project
+from tierwise.schemes.rfm import RFMBinner
+from tierwise.store import Store
 
 __all__ = [
     "Config",

@@ -20,6 +20,7 @@ from tierwise.schemes.rules import Condition
 __all__ = [
     "Config",
     "FeatureConfig",
+    "IntentionConfig",
     "LabelRule",
     "RFMConfig",
     "RuleScheme",
@@ -34,6 +35,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class IntentionConfig(_Strict):
+    """The weighted, time-decayed behaviour score of seed 001 (``intention_score``).
+
+    An event of type *t* on channel *c*, *d* days before the as-of day, adds
+    ``weight(t, c) * 0.5 ** (d / half_life_days)``, where ``weight(t, c)`` is
+    ``channel_weights[c][t]`` when given, else ``weights[t] * channel_multipliers[c]``
+    (a missing multiplier is 1, a missing weight 0).
+    """
+
+    half_life_days: float = Field(gt=0)
+    lookback_days: int = Field(gt=0)
+    weights: dict[str, float]
+    channel_multipliers: dict[str, float] = {}
+    channel_weights: dict[str, dict[str, float]] = {}
+
+    def weight_table(self) -> list[tuple[str | None, str, float]]:
+        """(channel or None for any, event type, weight) triples, most specific first."""
+        rows: list[tuple[str | None, str, float]] = []
+        for ch, per_type in self.channel_weights.items():
+            rows += [(ch, t, w) for t, w in per_type.items()]
+        for ch, mult in self.channel_multipliers.items():
+            rows += [(ch, t, w * mult) for t, w in self.weights.items()]
+        rows += [(None, t, w) for t, w in self.weights.items()]
+        return rows
+
+
 class FeatureConfig(_Strict):
     """Which per-customer features to compute (see README, "Features")."""
 
@@ -46,6 +73,8 @@ class FeatureConfig(_Strict):
     campaign_response_types: list[str]
     response_window_days: int = Field(gt=0)
     referral_types: list[str]
+    creator_types: list[str]
+    intention: IntentionConfig
 
     @field_validator("windows")
     @classmethod

@@ -12,9 +12,9 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from tierwise.config import FeatureConfig
+from tierwise.config import FeatureConfig, IntentionConfig
 
-__all__ = ["ATTRIBUTE_COLUMNS", "customer_features", "feature_columns"]
+__all__ = ["ATTRIBUTE_COLUMNS", "customer_features", "feature_columns", "intention_score"]
 
 ATTRIBUTE_COLUMNS = ("gender", "city", "city_tier", "age_band", "member_level", "referrer_id")
 _SECONDS_PER_DAY = 86_400
@@ -77,10 +77,49 @@ def _event_features(
         )
     if 365 not in cfg.windows:
         aggs["events_365"] = e.count(where=days_ago < 365)
+    creator = e.event_type.isin(cfg.creator_types)
+    aggs["creator_posts_365"] = e.count(where=creator & (days_ago < 365))
+    aggs["last_creator_post_at"] = e.occurred_at.max(where=creator)
+    aggs["intention_score"] = intention_score(e, cutoff, cfg.intention).sum().round(4)
     for t in cfg.event_types:
         for w in cfg.windows:
             aggs[f"ev_{t}_{w}"] = e.count(where=(e.event_type == t) & (days_ago < w))
     return e.group_by("customer_id").aggregate(**aggs)
+
+
+def intention_score(
+    events: ir.Table, cutoff: ir.TimestampValue, cfg: IntentionConfig
+) -> ir.FloatingValue:
+    """Each event's contribution to the intention score (seed 001), as of ``cutoff``.
+
+    ``weight(type, channel) * 0.5 ** (age_days / half_life_days)``, age measured from the end
+    of the as-of day; 0 for events older than ``lookback_days`` or without a weight.
+    """
+    branches = []
+    for channel, etype, weight in cfg.weight_table():
+        cond = events.event_type == etype
+        if channel is not None:
+            cond = cond & (events.channel == channel)
+        branches.append((cond, ibis.literal(float(weight))))
+    weight = ibis.cases(*branches, else_=ibis.literal(0.0)) if branches else ibis.literal(0.0)
+    age = (cutoff.epoch_seconds() - events.occurred_at.epoch_seconds()).cast("float64") / float(
+        _SECONDS_PER_DAY
+    )
+    decay = ibis.literal(0.5) ** (age / cfg.half_life_days)
+    return ibis.ifelse(age < cfg.lookback_days, weight * decay, 0.0)
+
+
+def _main_channel(orders: ir.Table, cutoff: ir.TimestampValue) -> ir.Table:
+    """The channel of most paid orders (ties: the most recent, then by name)."""
+    o = orders.filter(
+        (orders.paid_at < cutoff) & (orders.status == "paid") & orders.channel.notnull()
+    )
+    per = o.group_by(["customer_id", "channel"]).aggregate(n=o.count(), last=o.paid_at.max())
+    rank = ibis.row_number().over(
+        group_by=per.customer_id, order_by=[per.n.desc(), per.last.desc(), per.channel]
+    )
+    ranked = per.mutate(rank=rank)
+    return ranked.filter(ranked.rank == 0).select("customer_id", main_channel=ranked.channel)
 
 
 def _campaign_features(
@@ -198,6 +237,7 @@ def customer_features(
     ef = _event_features(events, as_of_d, cutoff, cfg)
     cf = _campaign_features(events, orders, as_of_d, cutoff, cfg)
     rf = _referral_features(customers, events, of, as_of_d, cutoff, cfg)
+    mc = _main_channel(orders, cutoff)
 
     base = customers.filter(customers.first_seen.isnull() | (customers.first_seen < cutoff))
     base = base.select("customer_id", "first_seen", *ATTRIBUTE_COLUMNS)
@@ -205,6 +245,7 @@ def customer_features(
     t = t.left_join(ef, "customer_id").drop("customer_id_right")
     t = t.left_join(cf, "customer_id").drop("customer_id_right")
     t = t.left_join(rf, "customer_id").drop("customer_id_right")
+    t = t.left_join(mc, "customer_id").drop("customer_id_right")
 
     counts = [c for c in t.columns if c not in _NULLABLE and c not in ("customer_id", "first_seen")]
     counts = [c for c in counts if c not in ATTRIBUTE_COLUMNS]
@@ -214,6 +255,7 @@ def customer_features(
     t = t.mutate(
         recency_days=as_of_d.delta(t.last_order_at.date(), unit="day"),
         event_recency_days=as_of_d.delta(t.last_event_at.date(), unit="day"),
+        creator_recency_days=as_of_d.delta(t.last_creator_post_at.date(), unit="day"),
         tenure_days=tenure,
         monetary_avg=_safe_div(t.monetary_total, t.orders).round(2),
         margin_avg=_safe_div(t.margin_total, t.margin_orders).round(2),
@@ -229,6 +271,7 @@ def customer_features(
 
 _NULLABLE = {
     "first_order_at", "last_order_at", "first_event_at", "last_event_at", "margin_total",
+    "last_creator_post_at", "main_channel",
 }  # fmt: skip
 
 
@@ -241,7 +284,7 @@ def feature_columns(cfg: FeatureConfig) -> list[str]:
         "monetary_total", "monetary_avg", "monetary_365",
         "margin_total", "margin_avg", "margin_orders", "annual_purchase_frequency",
         "items_total", "coupon_orders", "coupon_share", "deal_orders", "deal_share",
-        *[f"orders_ch_{ch}" for ch in cfg.order_channels], "orders_ch_other",
+        *[f"orders_ch_{ch}" for ch in cfg.order_channels], "orders_ch_other", "main_channel",
         "first_event_at", "last_event_at", "event_recency_days", "events_total",
     ]  # fmt: skip
     windows = list(cfg.windows)
@@ -250,6 +293,7 @@ def feature_columns(cfg: FeatureConfig) -> list[str]:
         cols.append("events_365")
     cols += [f"interactions_{w}" for w in windows]
     cols += [f"ev_{t}_{w}" for t in cfg.event_types for w in windows]
+    cols += ["creator_posts_365", "last_creator_post_at", "creator_recency_days", "intention_score"]
     cols += [
         "campaign_sends_365", "campaign_responses_365", "campaign_response_rate",
         "brought_customers", "brought_customers_365", "brought_revenue",

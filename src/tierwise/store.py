@@ -137,7 +137,9 @@ class Store:
         ent = ENTITIES[entity]
         cols = ent.column_names + (list(PROVENANCE_COLUMNS) if provenance else [])
         sel = ", ".join(f'"{c}"' for c in cols)
-        return self.con.execute(f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"').to_arrow_table()
+        return self.con.execute(
+            f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"'
+        ).to_arrow_table()
 
     # -- snapshots ------------------------------------------------------------------------
     @staticmethod
