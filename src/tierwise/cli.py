@@ -195,6 +195,35 @@ def snapshots(project: ProjectDir = Path(".")) -> None:
         out.print(d.isoformat())
 
 
+intention_app = typer.Typer(help="Intention grades (seed 001).", no_args_is_help=True)
+app.add_typer(intention_app, name="intention")
+
+
+@intention_app.command("risers")
+def intention_risers(
+    project: ProjectDir = Path("."),
+    as_of: AsOf = None,
+    since: Annotated[
+        str | None, typer.Option(help="Crossings after this day (default: previous snapshot).")
+    ] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write to a file.")] = None,
+) -> None:
+    """Customers whose intention score rose past a grade threshold: switch to a hard sell."""
+    try:
+        with Project(project) as p:
+            table = p.intention_risers(since=_date(since), as_of=_date(as_of), format="arrow")
+            if out_file is not None:
+                from tierwise.export import write_table
+
+                write_table(table, out_file)
+    except TierwiseError as exc:
+        raise _fail(exc) from None
+    rows = table.to_pylist()
+    out.print(_table(f"{len(rows)} rises past an intention threshold", rows[:50]))
+    if len(rows) > 50:
+        out.print(f"… {len(rows) - 50} more (use --out FILE)")
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path(

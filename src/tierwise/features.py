@@ -14,7 +14,13 @@ import ibis.expr.types as ir
 
 from tierwise.config import FeatureConfig, IntentionConfig
 
-__all__ = ["ATTRIBUTE_COLUMNS", "customer_features", "feature_columns", "intention_score"]
+__all__ = [
+    "ATTRIBUTE_COLUMNS",
+    "customer_features",
+    "event_weight",
+    "feature_columns",
+    "intention_score",
+]
 
 ATTRIBUTE_COLUMNS = ("gender", "city", "city_tier", "age_band", "member_level", "referrer_id")
 _SECONDS_PER_DAY = 86_400
@@ -87,26 +93,32 @@ def _event_features(
     return e.group_by("customer_id").aggregate(**aggs)
 
 
-def intention_score(
-    events: ir.Table, cutoff: ir.TimestampValue, cfg: IntentionConfig
-) -> ir.FloatingValue:
-    """Each event's contribution to the intention score (seed 001), as of ``cutoff``.
-
-    ``weight(type, channel) * 0.5 ** (age_days / half_life_days)``, age measured from the end
-    of the as-of day; 0 for events older than ``lookback_days`` or without a weight.
-    """
+def event_weight(events: ir.Table, cfg: IntentionConfig) -> ir.FloatingValue:
+    """Each event's undecayed intention weight: by channel and type, 0 when not weighted."""
     branches = []
     for channel, etype, weight in cfg.weight_table():
         cond = events.event_type == etype
         if channel is not None:
             cond = cond & (events.channel == channel)
         branches.append((cond, ibis.literal(float(weight))))
-    weight = ibis.cases(*branches, else_=ibis.literal(0.0)) if branches else ibis.literal(0.0)
+    if not branches:
+        return ibis.literal(0.0)
+    return ibis.cases(*branches, else_=ibis.literal(0.0))
+
+
+def intention_score(
+    events: ir.Table, cutoff: ir.TimestampValue, cfg: IntentionConfig
+) -> ir.FloatingValue:
+    """Each event's contribution to the intention score (seed 001), as of ``cutoff``.
+
+    ``weight(type, channel) * 0.5 ** (age_days / half_life_days)``, age measured from the end
+    of the as-of day; 0 for events older than ``lookback_days``.
+    """
     age = (cutoff.epoch_seconds() - events.occurred_at.epoch_seconds()).cast("float64") / float(
         _SECONDS_PER_DAY
     )
     decay = ibis.literal(0.5) ** (age / cfg.half_life_days)
-    return ibis.ifelse(age < cfg.lookback_days, weight * decay, 0.0)
+    return ibis.ifelse(age < cfg.lookback_days, event_weight(events, cfg) * decay, 0.0)
 
 
 def _main_channel(orders: ir.Table, cutoff: ir.TimestampValue) -> ir.Table:

@@ -279,6 +279,46 @@ class Project:
         ).to_arrow_table()
         return _convert(table, format)
 
+    def intention_risers(
+        self,
+        *,
+        since: dt.date | None = None,
+        as_of: dt.date | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """Customers whose intention score rose past a grade threshold: switch to a hard sell.
+
+        Parameters
+        ----------
+        since : datetime.date, optional
+            Crossings after this day; by default the snapshot before ``as_of`` (or 7 days).
+        as_of : datetime.date, optional
+            The last day looked at; by default the newest snapshot or data day.
+
+        Returns
+        -------
+        table
+            One row per crossing: when, which grade, the score before and after, the event
+            that crossed it and the events of the week before (see
+            `tierwise.intention.intention_crossings`). Thresholds are the ``high`` and
+            ``medium`` params of the ``intention`` scheme.
+        """
+        from tierwise.engine import duckdb_tables
+        from tierwise.intention import intention_crossings
+
+        dates = self.store.snapshots()
+        as_of = as_of or (dates[-1] if dates else self.default_as_of())
+        if since is None:
+            earlier = [d for d in dates if d < as_of]
+            since = earlier[-1] if earlier else as_of - dt.timedelta(days=7)
+        params = self.config.schemes["intention"].params
+        thresholds = {g: float(params[g]) for g in ("high", "medium") if g in params}
+        expr = intention_crossings(
+            duckdb_tables(self.store)["events"], since=since, as_of=as_of,
+            cfg=self.config.features.intention, thresholds=thresholds,
+        )  # fmt: skip
+        return _convert(expr.to_pyarrow(), format)
+
     def export(
         self, what: Literal["profiles", "labels"], path: str | Path, *, as_of: dt.date | None = None
     ) -> Path:
