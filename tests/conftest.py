@@ -114,3 +114,24 @@ def tiny_store() -> Store:
     s = make_tiny_store()
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_shop():
+    """A generated shop of 3,000 customers with planted truth (shared by the whole run)."""
+    from tierwise.demo import generate_shop
+
+    return generate_shop(3000, seed=11)
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_shop):
+    """The demo shop loaded into an in-memory store, and its as-of day."""
+    s = Store(":memory:")
+    for entity in ENTITIES:
+        s.con.register("_shop", getattr(demo_shop, entity))
+        cols = ", ".join(f'"{c}"' for c in ENTITIES[entity].column_names)
+        s.con.execute(f'INSERT INTO "{entity}" ({cols}) SELECT {cols} FROM _shop')
+        s.con.unregister("_shop")
+    yield s, demo_shop.as_of
+    s.close()

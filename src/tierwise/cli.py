@@ -151,18 +151,19 @@ def show(
         return
     feats = [{"feature": k, "value": v} for k, v in prof.features.items() if v not in (None, 0)]
     out.print(_table(f"{customer_id} as of {prof.as_of}: features (zero/empty omitted)", feats))
-    rows = [
-        {
-            "scheme": lab["scheme"],
-            "label": f"{lab['label']} {lab['label_zh']} / {lab['label_en']}",
-            "primary": "yes" if lab["is_primary"] else "",
-            "rule": lab["rule"],
-            "figures": json.dumps(lab["evidence"]["figures"], ensure_ascii=False),
-            "params": json.dumps(lab["evidence"]["params"], ensure_ascii=False),
-        }
-        for lab in prof.labels
-    ]
-    out.print(_table("labels and evidence", rows))
+    out.print("[bold]labels and evidence[/bold]")
+    for lab in prof.labels:
+        primary = " [green](primary)[/green]" if lab["is_primary"] else ""
+        out.print(
+            f"[bold]{lab['scheme']}[/bold]: {lab['label']}  {lab['label_zh']} / "
+            f"{lab['label_en']}{primary}",
+            highlight=False,
+        )
+        ev = lab["evidence"]
+        out.print(f"    rule:    {lab['rule']}", highlight=False, markup=False)
+        out.print(f"    figures: {json.dumps(ev['figures'], ensure_ascii=False)}", markup=False)
+        if ev["params"]:
+            out.print(f"    params:  {json.dumps(ev['params'], ensure_ascii=False)}", markup=False)
 
 
 @app.command()

@@ -133,6 +133,8 @@ class RuleScheme(_Strict):
     params: dict[str, float | int | bool | str] = {}
     labels: list[LabelRule] = Field(min_length=1)
     default: str | None = None
+    default_zh: str | None = None
+    default_en: str | None = None
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RuleScheme:
@@ -154,6 +156,8 @@ class RuleScheme(_Strict):
         for lab in self.labels:
             if lab.id == label:
                 return lab.zh, lab.en
+        if label == self.default:
+            return self.default_zh or label, self.default_en or label
         return label, label
 
 

@@ -8,10 +8,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tierwise.metrics import label_recovery
+import pandas as pd
+
+from tierwise.demo import BEHAVIOUR_TYPES
+from tierwise.metrics import label_recovery, multilabel_recovery
 from tierwise.project import Project
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "recovery", "run_demo"]
+
+
+def recovery(truth: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
+    """Precision, recall and F1 of lifecycle stages, behaviour types and intention grades
+    against the planted truth (both frames indexed by customer id, same order)."""
+    behaviour = (
+        profiles["behaviour_all"]
+        .fillna("")
+        .map(lambda v: ";".join(x for x in v.split(";") if x in BEHAVIOUR_TYPES))
+    )
+    parts = {
+        "lifecycle": label_recovery(truth["lifecycle_stage"], profiles["lifecycle"]),
+        "behaviour": multilabel_recovery(truth["behaviour_types"], behaviour),
+        "intention": label_recovery(truth["intention_grade"], profiles["intention"]),
+    }
+    return pd.concat([df.assign(scheme=k) for k, df in parts.items()], ignore_index=True)[
+        ["scheme", "label", "precision", "recall", "f1", "support"]
+    ]
 
 
 @dataclass
@@ -52,8 +73,7 @@ def run_demo(
         summary = project.summary(run.as_of, format="arrow").to_pylist()
         truth = shop.truth.to_pandas().set_index("customer_id")
         prof = run.profiles.to_pandas().set_index("customer_id").loc[truth.index]
-        rec = label_recovery(truth["lifecycle_stage"], prof["lifecycle"])
-        rec.insert(0, "scheme", "lifecycle")
+        rec = recovery(truth, prof)
         champion = prof[prof["lifecycle"] == "high_value"].index
         example = str(champion[0] if len(champion) else prof.index[0])
     return DemoResult(

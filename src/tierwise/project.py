@@ -254,29 +254,36 @@ class Project:
         """One customer's features, labels and the evidence of each label."""
         as_of = as_of or self.store.latest_snapshot()
         table = self.store.profile_table_name(as_of)
-        cur = self.store.con.execute(
+        rows = self.store.arrow(
             f'SELECT * FROM "{table}" WHERE customer_id = ?', [customer_id]
-        )
-        row = cur.fetchone()
-        if row is None:
+        ).to_pylist()
+        if not rows:
             raise StoreError(f"no customer {customer_id!r} in the snapshot as of {as_of}")
-        features = dict(zip([d[0] for d in cur.description], row, strict=True))
+        features = rows[0]
         labels = self.store.read_labels(as_of, customer_id).to_pylist()
         for lab in labels:
             lab["evidence"] = json.loads(lab["evidence"])
         return CustomerProfile(customer_id, as_of, features, labels)
 
     def summary(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas") -> Any:
-        """Customers per primary label of every scheme, with zh/en names and shares."""
+        """Customers per label of every scheme, with zh/en names.
+
+        ``customers`` counts those for whom the label is the primary one of its scheme,
+        ``carrying`` everyone who carries it (they differ in multi-label schemes), ``share``
+        is ``carrying`` over all customers of the snapshot.
+        """
         as_of = as_of or self.store.latest_snapshot()
-        table = self.store.con.execute(
+        table = self.store.arrow(
             """SELECT scheme, label, any_value(label_zh) AS label_zh,
-                      any_value(label_en) AS label_en, count(*) AS customers,
-                      round(count(*) / sum(count(*)) OVER (PARTITION BY scheme), 4) AS share
-               FROM labels WHERE as_of = ? AND is_primary AND scheme <> 'rfm'
-               GROUP BY scheme, label ORDER BY scheme, customers DESC, label""",
-            [as_of],
-        ).to_arrow_table()
+                      any_value(label_en) AS label_en,
+                      count(*) FILTER (is_primary) AS customers,
+                      count(*) AS carrying,
+                      round(count(*) / any_value(n), 4) AS share
+               FROM labels, (SELECT customers AS n FROM snapshots WHERE as_of = ?) AS total
+               WHERE as_of = ? AND scheme <> 'rfm'
+               GROUP BY scheme, label ORDER BY scheme, carrying DESC, label""",
+            [as_of, as_of],
+        )
         return _convert(table, format)
 
     def intention_risers(

@@ -122,6 +122,10 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    def arrow(self, sql: str, params: list | None = None) -> pa.Table:
+        """The result of a query as an Arrow table."""
+        return self.con.sql(sql, params=params).to_arrow_table()
+
     def one(self, sql: str, params: list | None = None) -> tuple | None:
         """The first row of a query (the result is read to the end), or ``None``."""
         rows = self.con.execute(sql, params or []).fetchall()
@@ -137,9 +141,7 @@ class Store:
         ent = ENTITIES[entity]
         cols = ent.column_names + (list(PROVENANCE_COLUMNS) if provenance else [])
         sel = ", ".join(f'"{c}"' for c in cols)
-        return self.con.execute(
-            f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"'
-        ).to_arrow_table()
+        return self.arrow(f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"')
 
     # -- snapshots ------------------------------------------------------------------------
     @staticmethod
@@ -223,9 +225,7 @@ class Store:
             raise StoreError(
                 f"no snapshot as of {as_of}; have {', '.join(map(str, self.snapshots()))}"
             )
-        return self.con.execute(
-            f'SELECT * FROM "{self.profile_table_name(as_of)}" ORDER BY customer_id'
-        ).to_arrow_table()
+        return self.arrow(f'SELECT * FROM "{self.profile_table_name(as_of)}" ORDER BY customer_id')
 
     def read_labels(self, as_of: dt.date, customer_id: str | None = None) -> pa.Table:
         """Labels with their evidence for one snapshot (optionally one customer)."""
@@ -238,7 +238,7 @@ class Store:
             sql += " AND customer_id = ?"
             params.append(customer_id)
         order = " ORDER BY customer_id, scheme, is_primary DESC, label"
-        return self.con.execute(sql + order, params).to_arrow_table()
+        return self.arrow(sql + order, params)
 
     def close(self) -> None:
         """Close the connection."""
