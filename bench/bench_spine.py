@@ -9,6 +9,7 @@ store, then in one run times
 checks that both give the same profiles and prints both times, the ratio and peak memory.
 
     python bench/bench_spine.py [--customers 1000000] [--orders-per-customer 20]
+                                [--events-per-customer 50]
 """
 
 from __future__ import annotations
@@ -92,10 +93,16 @@ def reference_sql(as_of: dt.date, f: FeatureConfig) -> str:
     ]  # fmt: skip
     filled = ",\n".join(f"coalesce({c}, 0) AS {c}" for c in zero)
     window = f.response_window_days * 86400
-    weight = "CASE " + " ".join(
-        f"WHEN event_type = '{t}'" + (f" AND channel = '{c}'" if c else "") + f" THEN {float(w)!r}"
-        for c, t, w in f.intention.weight_table()
-    ) + " ELSE 0.0 END"
+    weight = (
+        "CASE "
+        + " ".join(
+            f"WHEN event_type = '{t}'"
+            + (f" AND channel = '{c}'" if c else "")
+            + f" THEN {float(w)!r}"
+            for c, t, w in f.intention.weight_table()
+        )
+        + " ELSE 0.0 END"
+    )
     age = f"(epoch(TIMESTAMP '{cutoff}') - epoch(occurred_at)) / 86400.0"
     score = (
         f"round(sum(CASE WHEN {age} < {f.intention.lookback_days} THEN ({weight}) "
@@ -316,6 +323,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--orders-per-customer", type=float, default=20.0)
+    ap.add_argument("--events-per-customer", type=float, default=50.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -324,7 +332,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     shop = generate_shop(
-        args.customers, seed=args.seed, orders_per_customer=args.orders_per_customer
+        args.customers,
+        seed=args.seed,
+        orders_per_customer=args.orders_per_customer,
+        events_per_customer=args.events_per_customer,
     )
     shop.write(work / "data", format="parquet")
     as_of = shop.as_of

@@ -318,6 +318,39 @@ def test_margins_from_thresholds(con):
         """
     ).fetchone()
     assert row == (0, 0, 0, 0, 0)
+    row = con.execute(
+        """
+        SELECT
+          count(*) FILTER (WHERE n_paid >= 2 AND deal_share > 0.3 AND deal_share < 0.8),
+          count(*) FILTER (WHERE n_sends >= 3 AND response_rate > 0 AND response_rate < 0.3),
+          count(*) FILTER (WHERE n_brought365 BETWEEN 1 AND 2 OR n_brought <> n_brought365),
+          count(*) FILTER (WHERE n_creative365 BETWEEN 1 AND 2)
+        FROM features
+        """
+    ).fetchone()
+    assert row == (0, 0, 0, 0)
+
+
+def test_silence_margins(con):
+    """Last activity is either within 330 days or more than 400 days ago, and nobody but
+    the long-silent relies on campaign sends alone to count as alive."""
+    row = con.execute(
+        f"""
+        WITH own AS (
+            SELECT customer_id, max(occurred_at) AS t FROM events
+            WHERE event_type NOT IN ('campaign_send') GROUP BY 1
+            UNION ALL
+            SELECT customer_id, max(paid_at) FROM orders WHERE status = 'paid' GROUP BY 1),
+        last AS (
+            SELECT customer_id,
+                   date_diff('second', max(t), TIMESTAMP '{END}') / 86400.0 AS days
+            FROM own GROUP BY 1)
+        SELECT count(*) FILTER (WHERE days BETWEEN 330 AND 400),
+               count(*) FILTER (WHERE (days < 365) <> (t.lifecycle_stage <> 'long_silent'))
+        FROM last JOIN truth t USING (customer_id)
+        """
+    ).fetchone()
+    assert row == (0, 0)
 
 
 def test_texts_carry_persona_and_price_signal(con):
@@ -346,6 +379,14 @@ def test_write_parquet_and_csv(tmp_path):
             assert table.num_rows == small.tables[name].num_rows
     text = (tmp_path / "csv" / "truth.csv").read_text(encoding="utf-8")
     assert "lifecycle_stage" in text.splitlines()[0]
+    events_csv = pacsv.read_csv(tmp_path / "csv" / "events.csv")
+    assert pa.types.is_timestamp(events_csv.schema.field("occurred_at").type)
+    assert (
+        pc.equal(
+            events_csv.column("occurred_at").cast(pa.timestamp("us")), small.events["occurred_at"]
+        ).to_pylist()
+        == [True] * small.events.num_rows
+    )
     with pytest.raises(ConfigError):
         small.write(tmp_path, format="xlsx")
 

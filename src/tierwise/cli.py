@@ -21,8 +21,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+class _Console:
+    """A Rich console made at each use, so it sizes to the terminal (or COLUMNS) of that call."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self.stderr = stderr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(Console(stderr=self.stderr), name)
+
+
+out = _Console()
+err = _Console(stderr=True)
 
 ProjectDir = Annotated[
     Path, typer.Option("--project", "-p", envvar="TIERWISE_PROJECT", help="Project folder.")

@@ -1,0 +1,111 @@
+"""The command line, end to end on a small demo shop (Typer's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from tierwise.cli import app
+from tierwise.project import Project
+
+runner = CliRunner()
+
+
+def tw(*args: str):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "250"})
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli") / "shop"
+    result = tw("demo", d, "--customers", 400, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    return d, result.output
+
+
+def test_demo_imports_runs_and_summarises(shop):
+    d, output = shop
+    assert "customers: 400 read, 400 imported" in output
+    assert "snapshot" not in output or "demo shop as of 2025-12-31" in output
+    assert "高价值客户" in output and "planted truth recovered" in output
+    assert (d / "tierwise.yaml").exists() and (d / "tierwise.duckdb").exists()
+
+
+def test_show_prints_labels_with_rule_and_figures(shop):
+    d, _ = shop
+    with Project(d) as p:
+        cid = p.profiles().query("lifecycle == 'churned'").customer_id.iloc[0]
+    result = tw("show", cid, "-p", d)
+    assert result.exit_code == 0, result.output
+    assert "lifecycle: churned  流失客户 / Churned (primary)" in result.output
+    assert "rule:    orders >= 1 and recency_days > churn_days" in result.output
+    data = json.loads(tw("show", cid, "-p", d, "--json").output)
+    lab = next(x for x in data["labels"] if x["scheme"] == "lifecycle" and x["is_primary"])
+    assert lab["evidence"]["figures"]["recency_days"] > lab["evidence"]["params"]["churn_days"]
+
+
+def test_exports(shop, tmp_path):
+    d, _ = shop
+    for name in ("p.csv", "p.xlsx", "p.parquet"):
+        result = tw("export", "profiles", tmp_path / name, "-p", d)
+        assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "p.parquet").num_rows == 400
+    assert (tmp_path / "p.csv").read_bytes().startswith(b'\xef\xbb\xbf"customer_id"')
+    assert openpyxl.load_workbook(tmp_path / "p.xlsx").active.max_row == 401
+    assert tw("export", "labels", tmp_path / "l.parquet", "-p", d).exit_code == 0
+    labels = pq.read_table(tmp_path / "l.parquet")
+    assert {"rule", "evidence", "label_zh"} <= set(labels.column_names)
+
+
+def test_run_as_of_keeps_snapshots_side_by_side(shop):
+    d, _ = shop
+    assert tw("run", "-p", d, "--as-of", "2025-06-30").exit_code == 0
+    result = tw("snapshots", "-p", d)
+    assert result.output.split() == ["2025-06-30", "2025-12-31"]
+    with Project(d) as p:
+        early = p.profiles(pl_date := __import__("datetime").date(2025, 6, 30), format="polars")
+        assert isinstance(early, pl.DataFrame) and early.height <= 400
+        assert isinstance(p.profiles(format="arrow"), pa.Table)
+        assert pl_date in p.snapshots()
+
+
+def test_intention_risers(shop, tmp_path):
+    d, _ = shop
+    result = tw(
+        "intention", "risers", "-p", d, "--since", "2025-12-01", "--out", tmp_path / "r.csv"
+    )
+    assert result.exit_code == 0, result.output
+    risers = pl.read_csv(tmp_path / "r.csv")
+    assert risers.height > 0 and set(risers["grade"].unique()) <= {"high", "medium"}
+
+
+def test_a_later_run_can_reuse_the_rfm_edges(shop):
+    d, _ = shop
+    with Project(d) as p:
+        edges = p.fitted_rfm().edges_
+        run = p.run(p.snapshots()[-1], rfm=p.fitted_rfm())
+        assert run.rfm.edges_ == edges
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("run", "-p", "{tmp}"), "is not a tierwise project"),
+        (("show", "nobody", "-p", "{shop}"), "no customer 'nobody'"),
+        (("run", "-p", "{shop}", "--as-of", "31/12/2025"), "is not a date like 2025-12-31"),
+        (("export", "things", "x.csv", "-p", "{shop}"), "export takes profiles or labels"),
+        (("init", "{shop}"), "already holds a tierwise project"),
+    ],
+)
+def test_failures_exit_non_zero_with_one_line(shop, tmp_path, args, message):
+    d, _ = shop
+    result = tw(*[a.format(tmp=tmp_path, shop=d) for a in args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert result.output.strip().startswith("error:")
