@@ -117,13 +117,13 @@ of AS (
   SELECT customer_id,
     count(*) FILTER (status = 'paid') AS orders,
     count(DISTINCT paid_at::DATE) FILTER (status = 'paid') AS order_days,
-    round(sum(amount) FILTER (status = 'paid'), 2) AS monetary_total,
-    round(sum(margin) FILTER (status = 'paid'), 2) AS margin_total,
+    sum(amount::DECIMAL(38,4)) FILTER (status = 'paid')::DOUBLE AS monetary_total,
+    sum(margin::DECIMAL(38,4)) FILTER (status = 'paid')::DOUBLE AS margin_total,
     count(margin) FILTER (status = 'paid') AS margin_orders,
     min(paid_at) FILTER (status = 'paid') AS first_order_at,
     max(paid_at) FILTER (status = 'paid') AS last_order_at,
     count(*) FILTER (status = 'paid' AND d < 365) AS orders_365,
-    round(sum(amount) FILTER (status = 'paid' AND d < 365), 2) AS monetary_365,
+    sum(amount::DECIMAL(38,4)) FILTER (status = 'paid' AND d < 365)::DOUBLE AS monetary_365,
     sum(item_count) FILTER (status = 'paid') AS items_total,
     count(*) FILTER (status = 'refunded') AS refunds,
     count(*) FILTER (status = 'paid' AND coalesce(coupon_used, false)) AS coupon_orders,
@@ -178,7 +178,7 @@ pairs AS (
 rf AS (
   SELECT referrer AS customer_id, count(*) AS brought_customers,
     count(*) FILTER (date_diff('day', first_at::DATE, {d}) < 365) AS brought_customers_365,
-    round(sum(revenue), 2) AS brought_revenue
+    sum(revenue::DECIMAL(38,4))::DOUBLE AS brought_revenue
   FROM pairs GROUP BY referrer),
 joined AS (
   SELECT c.customer_id, c.first_seen, {", ".join(f"c.{a}" for a in ATTRIBUTE_COLUMNS)},
@@ -198,12 +198,12 @@ feats AS (
       AS tenure_days
   FROM joined)
 SELECT *,
-  round(CASE WHEN orders > 0 THEN monetary_total / orders END, 2) AS monetary_avg,
-  round(CASE WHEN margin_orders > 0 THEN margin_total / margin_orders END, 2) AS margin_avg,
-  round(CASE WHEN orders > 0 THEN deal_orders / orders END, 4) AS deal_share,
-  round(CASE WHEN orders > 0 THEN coupon_orders / orders END, 4) AS coupon_share,
-  round(orders / greatest(tenure_days / 365.0, 1.0), 4) AS annual_purchase_frequency,
-  round(CASE WHEN campaign_sends_365 > 0 THEN campaign_responses_365 / campaign_sends_365 END, 4)
+  CASE WHEN orders > 0 THEN monetary_total / orders END AS monetary_avg,
+  CASE WHEN margin_orders > 0 THEN margin_total / margin_orders END AS margin_avg,
+  CASE WHEN orders > 0 THEN deal_orders / orders END AS deal_share,
+  CASE WHEN orders > 0 THEN coupon_orders / orders END AS coupon_share,
+  orders / greatest(tenure_days / 365.0, 1.0) AS annual_purchase_frequency,
+  CASE WHEN campaign_sends_365 > 0 THEN campaign_responses_365 / campaign_sends_365 END
     AS campaign_response_rate
 FROM feats
 """

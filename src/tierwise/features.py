@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis
+import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 
 from tierwise.config import FeatureConfig, IntentionConfig
@@ -24,12 +25,18 @@ __all__ = [
 
 ATTRIBUTE_COLUMNS = ("gender", "city", "city_tier", "age_band", "member_level", "referrer_id")
 _SECONDS_PER_DAY = 86_400
+_MONEY = dt_.Decimal(38, 4)
 
 
 def _earliest(*values: ir.Value) -> ir.Value:
     """Smallest non-missing value, the same on every engine."""
     firsts = [ibis.coalesce(v, *[o for o in values if o is not v]) for v in values]
     return ibis.least(*firsts)
+
+
+def _exact_sum(values: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.FloatingValue:
+    """A sum of money done in decimal, so every engine gets the same float back."""
+    return values.cast(_MONEY).sum(where=where).cast("float64")
 
 
 def _safe_div(num: ir.NumericValue, den: ir.NumericValue) -> ir.NumericValue:
@@ -48,13 +55,13 @@ def _order_features(
     aggs: dict[str, ir.Value] = {
         "orders": o.count(where=paid),
         "order_days": o.paid_at.date().nunique(where=paid),
-        "monetary_total": o.amount.sum(where=paid).round(2),
-        "margin_total": margin.sum(where=paid).round(2),
+        "monetary_total": _exact_sum(o.amount, paid),
+        "margin_total": _exact_sum(margin, paid),
         "margin_orders": margin.count(where=paid),
         "first_order_at": o.paid_at.min(where=paid),
         "last_order_at": o.paid_at.max(where=paid),
         "orders_365": o.count(where=recent),
-        "monetary_365": o.amount.sum(where=recent).round(2),
+        "monetary_365": _exact_sum(o.amount, recent),
         "items_total": o.item_count.sum(where=paid),
         "refunds": o.count(where=o.status == "refunded"),
         "coupon_orders": o.count(where=paid & o.coupon_used.fill_null(False)),
@@ -216,7 +223,7 @@ def _referral_features(
     return pairs.group_by(customer_id=pairs.referrer).aggregate(
         brought_customers=pairs.count(),
         brought_customers_365=pairs.count(where=recent),
-        brought_revenue=pairs.revenue.sum().round(2),
+        brought_revenue=_exact_sum(pairs.revenue),
     )
 
 
@@ -269,14 +276,14 @@ def customer_features(
         event_recency_days=as_of_d.delta(t.last_event_at.date(), unit="day"),
         creator_recency_days=as_of_d.delta(t.last_creator_post_at.date(), unit="day"),
         tenure_days=tenure,
-        monetary_avg=_safe_div(t.monetary_total, t.orders).round(2),
-        margin_avg=_safe_div(t.margin_total, t.margin_orders).round(2),
-        deal_share=_safe_div(t.deal_orders, t.orders).round(4),
-        coupon_share=_safe_div(t.coupon_orders, t.orders).round(4),
+        monetary_avg=_safe_div(t.monetary_total, t.orders),
+        margin_avg=_safe_div(t.margin_total, t.margin_orders),
+        deal_share=_safe_div(t.deal_orders, t.orders),
+        coupon_share=_safe_div(t.coupon_orders, t.orders),
         annual_purchase_frequency=(
             t.orders.cast("float64") / ibis.greatest(tenure.cast("float64") / 365.0, 1.0)
-        ).round(4),
-        campaign_response_rate=_safe_div(t.campaign_responses_365, t.campaign_sends_365).round(4),
+        ),
+        campaign_response_rate=_safe_div(t.campaign_responses_365, t.campaign_sends_365),
     )
     return t.select(*feature_columns(cfg))
 
