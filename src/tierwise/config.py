@@ -24,6 +24,7 @@ __all__ = [
     "LabelRule",
     "RFMConfig",
     "RuleScheme",
+    "TagsConfig",
     "default_config_text",
     "load_config",
 ]
@@ -161,11 +162,21 @@ class RuleScheme(_Strict):
         return label, label
 
 
+class TagsConfig(_Strict):
+    """Precise tags from the text of comments, reviews and messages (`tierwise.tags`)."""
+
+    enabled: bool = True
+    lexicons: list[str] = []
+    top_k: int = Field(default=3, gt=0)
+    min_confidence: float | None = None
+
+
 class Config(_Strict):
     """The whole configuration of a project."""
 
     features: FeatureConfig
     rfm: RFMConfig
+    tags: TagsConfig = TagsConfig()
     schemes: dict[str, RuleScheme]
 
     @field_validator("schemes")

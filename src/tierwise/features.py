@@ -21,6 +21,7 @@ __all__ = [
     "event_weight",
     "feature_columns",
     "intention_score",
+    "referral_pairs",
 ]
 
 ATTRIBUTE_COLUMNS = ("gender", "city", "city_tier", "age_band", "member_level", "referrer_id")
@@ -183,16 +184,21 @@ def _campaign_features(
     )
 
 
-def _referral_features(
+def referral_pairs(
     customers: ir.Table,
     events: ir.Table,
     order_feats: ir.Table,
-    as_of: ir.DateValue,
     cutoff: ir.TimestampValue,
     cfg: FeatureConfig,
 ) -> ir.Table:
-    """Customers each customer brought: a referral or share naming a target whose first paid
-    order came at or after it, or a customer record naming them as referrer."""
+    """Who brought whom: ``referrer``, ``target``, ``at`` (the target's first paid order) and
+    ``revenue`` (what the target paid).
+
+    A referral or share naming a target whose first paid order came at or after it counts, and
+    so does a customer record naming a referrer. ``order_feats`` needs ``customer_id``,
+    ``orders``, ``first_order_at`` and ``monetary_total`` (the order features, or the feature
+    table itself).
+    """
     firsts = order_feats.filter(order_feats.orders > 0).select(
         target=order_feats.customer_id,
         target_first=order_feats.first_order_at,
@@ -214,11 +220,23 @@ def _referral_features(
     by_record = c.join(firsts, c.customer_id == firsts.target).select(
         referrer=ibis._.referrer_id, target="target", at="target_first", revenue="target_revenue"
     )
-    pairs = (
+    return (
         by_event.union(by_record, distinct=False)
         .group_by(["referrer", "target"])
         .aggregate(at=ibis._.at.min(), revenue=ibis._.revenue.max())
     )
+
+
+def _referral_features(
+    customers: ir.Table,
+    events: ir.Table,
+    order_feats: ir.Table,
+    as_of: ir.DateValue,
+    cutoff: ir.TimestampValue,
+    cfg: FeatureConfig,
+) -> ir.Table:
+    """How many customers each customer brought, recently, and what they paid."""
+    pairs = referral_pairs(customers, events, order_feats, cutoff, cfg)
     recent = as_of.delta(pairs.at.date(), unit="day") < 365
     return pairs.group_by(customer_id=pairs.referrer).aggregate(
         brought_customers=pairs.count(),

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
+import pandas as pd
 import pyarrow as pa
 
 from tierwise.config import Config
-from tierwise.features import customer_features
+from tierwise.features import customer_features, referral_pairs
+from tierwise.influence import INFLUENCE_COLUMNS, influence
 from tierwise.schemes.engine import apply_schemes
 from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
 
-__all__ = ["ProfileRun", "compute_profiles", "profile_expression"]
+__all__ = ["TAG_COLUMNS", "ProfileRun", "compute_profiles", "profile_expression"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,57 @@ def profile_expression(features: ir.Table, config: Config, rfm: RFMBinner) -> ir
     return apply_schemes(scored, config.schemes)
 
 
+def _with_influence(
+    features: ir.Table, customers: ir.Table, events: ir.Table, as_of: dt.date, config: Config
+) -> ir.Table:
+    """Join the referral-graph influence of every customer (0 outside the graph)."""
+    cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    pairs = referral_pairs(customers, events, features, cutoff, config.features)
+    graph = influence(pairs.select("referrer", "target", "revenue").to_pandas())
+    joined = features.left_join(ibis.memtable(graph), "customer_id").drop("customer_id_right")
+    return joined.mutate(**{c: joined[c].fill_null(0) for c in INFLUENCE_COLUMNS})
+
+
+TAG_COLUMNS = ("top_tags", "tags", "persona", "price_mentions", "price_polarity")
+
+
+def _with_text_tags(
+    features: ir.Table, events: ir.Table, as_of: dt.date, config: Config, base_dir: Path | None
+) -> ir.Table:
+    """Join each customer's precise tags from the text of their events (up to ``as_of``)."""
+    from tierwise.tags import Tagger, customer_tags, load_lexicon, top_tags
+
+    cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    texts = events.filter((events.occurred_at < cutoff) & events.text.notnull())
+    texts = texts.order_by(["customer_id", "occurred_at", "event_id"])
+    paths = [(base_dir / p) if base_dir else Path(p) for p in config.tags.lexicons]
+    tagger = Tagger(load_lexicon(*paths), min_confidence=config.tags.min_confidence or 0.5)
+    table = customer_tags(texts.select("customer_id", "text").to_pandas(), tagger=tagger)
+    top = top_tags(table, k=config.tags.top_k, tagger=tagger)
+    ids = table.assign(tag=table.major.astype(str) + "/" + table.minor.astype(str))
+    per = ids.groupby("customer_id", sort=True)
+    persona = table[table.major == "persona"].sort_values(["customer_id", "rank"])
+    price = table[table.minor == "price_sensitive"].set_index("customer_id")
+    portrait = pd.DataFrame({"tags": per.tag.agg(";".join)}).reset_index()
+    portrait = portrait.merge(top[["customer_id", "top_tags"]], on="customer_id", how="left")
+    portrait["persona"] = portrait.customer_id.map(
+        persona.groupby("customer_id").minor.first().astype(str)
+    )
+    portrait["price_mentions"] = portrait.customer_id.map(price.n_texts).fillna(0).astype("int64")
+    portrait["price_polarity"] = (
+        portrait.customer_id.map(price.net_polarity).fillna(0).astype("int64")
+    )
+    schema = ibis.schema({"customer_id": "string", "top_tags": "string", "tags": "string",
+                          "persona": "string", "price_mentions": "int64",
+                          "price_polarity": "int64"})  # fmt: skip
+    right = ibis.memtable(portrait[list(schema.names)], schema=schema)
+    joined = features.left_join(right, "customer_id").drop("customer_id_right")
+    return joined.mutate(
+        price_mentions=joined.price_mentions.fill_null(0),
+        price_polarity=joined.price_polarity.fill_null(0),
+    )
+
+
 def compute_profiles(
     customers: ir.Table,
     orders: ir.Table,
@@ -47,6 +102,7 @@ def compute_profiles(
     config: Config,
     *,
     rfm: RFMBinner | None = None,
+    base_dir: Path | None = None,
 ) -> ProfileRun:
     """Compute every customer's profile as of ``as_of``.
 
@@ -60,14 +116,19 @@ def compute_profiles(
         Features, RFM binning and rule schemes.
     rfm : RFMBinner, optional
         A fitted binner to score on earlier edges; by default one is fitted on these customers.
+    base_dir : Path, optional
+        Folder that relative paths in the config (tag lexicons) are read from.
 
     Returns
     -------
     ProfileRun
         Profiles sorted by customer id, and the binner used.
     """
-    features = customer_features(customers, orders, events, as_of, config.features).cache()
+    cached = customer_features(customers, orders, events, as_of, config.features).cache()
     try:
+        features = _with_influence(cached, customers, events, as_of, config)
+        if config.tags.enabled:
+            features = _with_text_tags(features, events, as_of, config, base_dir)
         if rfm is None:
             rfm = RFMBinner(
                 quantiles=config.rfm.quantiles, fixed_edges=config.rfm.fixed_edges or None
@@ -76,5 +137,5 @@ def compute_profiles(
             rfm.fit(sample.to_pandas())
         profiles = profile_expression(features, config, rfm).order_by("customer_id").to_pyarrow()
     finally:
-        features.release()
+        cached.release()
     return ProfileRun(as_of=as_of, profiles=profiles, rfm=rfm)

@@ -211,8 +211,9 @@ class Project:
             raise ValueError(f"engine must be duckdb or spark, not {engine!r}")
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
-            tables["customers"], tables["orders"], tables["events"], as_of, self.config, rfm=rfm
-        )
+            tables["customers"], tables["orders"], tables["events"], as_of, self.config,
+            rfm=rfm, base_dir=self.directory,
+        )  # fmt: skip
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
             as_of,
