@@ -63,3 +63,15 @@ def test_scores_match_the_planted_intention_score(recovered):
         truth.intention_score - prof.intention_score
     ).abs() <= 0.05 * truth.intention_score + 0.05
     assert close.mean() >= 0.95
+
+
+def test_text_tags_find_the_planted_personas(recovered):
+    truth, prof = recovered
+    planted = {"mother": "parent", "student": "student", "office_worker": "office_worker"}
+    tagged = prof.persona.notna()
+    for truth_name, tag in planted.items():
+        hits = tagged & (prof.persona == tag)
+        precision = (truth.persona[hits] == truth_name).mean()
+        assert precision >= 0.95, (truth_name, precision)
+    said_price = prof.price_mentions > 0
+    assert (truth.price_sensitive[said_price] == 1).mean() >= 0.9
