@@ -109,3 +109,22 @@ def test_failures_exit_non_zero_with_one_line(shop, tmp_path, args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert result.output.strip().startswith("error:")
+
+
+def test_tags_text_reads_a_gb18030_file(tmp_path):
+    f = tmp_path / "comments.csv"
+    f.write_bytes("id,text\n1,给孩子买的，价格不贵\n2,物流很快\n3,\n".encode("gb18030"))
+    result = tw("tags", "text", f, "--out", tmp_path / "hits.csv")
+    assert result.exit_code == 0, result.output
+    assert "price_sensitive" in result.output and "宝妈/家长" in result.output
+    hits = pl.read_csv(tmp_path / "hits.csv")
+    assert hits.filter(pl.col("minor") == "logistics")["row"].to_list() == [3]  # header is row 1
+    assert "no column 'body'" in tw("tags", "text", f, "--column", "body").output
+
+
+def test_tags_by_segment(shop):
+    d, _ = shop
+    result = tw("tags", "segments", "-p", d, "--by", "rfm_group", "--top", 1)
+    assert result.exit_code == 0, result.output
+    assert "champions" in result.output and "concern/" in result.output
+    assert "no column 'nope'" in tw("tags", "segments", "-p", d, "--by", "nope").output

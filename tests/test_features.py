@@ -7,10 +7,10 @@ import datetime as dt
 import ibis
 import pytest
 
-from conftest import AS_OF, insert, order
 from tierwise.config import Config
 from tierwise.engine import duckdb_tables
 from tierwise.features import customer_features, feature_columns
+from tinyshop import AS_OF, insert, order
 
 
 def features(store, as_of=AS_OF, cfg=None):

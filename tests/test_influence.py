@@ -29,10 +29,10 @@ def test_no_referrals_gives_an_empty_table():
 
 
 def test_profiles_carry_influence(tiny_store):
-    from conftest import AS_OF
     from tierwise.config import Config
     from tierwise.engine import duckdb_tables
     from tierwise.pipeline import compute_profiles
+    from tinyshop import AS_OF
 
     t = duckdb_tables(tiny_store)
     p = compute_profiles(t["customers"], t["orders"], t["events"], AS_OF, Config.default())

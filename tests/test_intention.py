@@ -7,12 +7,12 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from conftest import insert
 from tierwise.config import Config
 from tierwise.engine import duckdb_tables
 from tierwise.errors import ConfigError
 from tierwise.intention import intention_crossings
 from tierwise.store import Store
+from tinyshop import insert
 
 CFG = Config.default().features.intention
 GRADES = {"high": 10.0, "medium": 3.0}

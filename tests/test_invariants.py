@@ -9,13 +9,13 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import insert
 from tierwise.config import Config
 from tierwise.engine import duckdb_tables
 from tierwise.features import customer_features
 from tierwise.pipeline import profile_expression
 from tierwise.schemes.rfm import RFMBinner
 from tierwise.store import Store
+from tinyshop import insert
 
 AS_OF = dt.date(2024, 6, 30)
 START = dt.datetime(2022, 1, 1)

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import AS_OF
 from tierwise.config import Config
 from tierwise.engine import duckdb_tables
 from tierwise.evidence import labels_query
 from tierwise.pipeline import compute_profiles
+from tinyshop import AS_OF
 
 
 def run(store, config=None):

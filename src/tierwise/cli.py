@@ -237,6 +237,59 @@ def intention_risers(
         out.print(f"… {len(rows) - 50} more (use --out FILE)")
 
 
+tags_app = typer.Typer(help="Precise tags from comment text (seed 001, 003).", no_args_is_help=True)
+app.add_typer(tags_app, name="tags")
+
+
+@tags_app.command("text")
+def tags_text(
+    file: Annotated[Path, typer.Argument(help="CSV, .xlsx, .parquet or .jsonl file.")],
+    column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    lexicon: Annotated[
+        list[Path] | None, typer.Option(help="Extra lexicon file (repeatable).")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write every tag found.")] = None,
+) -> None:
+    """Tag the texts of a file; print how often each tag was found."""
+    from tierwise.tags.files import tag_file
+
+    try:
+        hits = tag_file(file, column=column, lexicons=lexicon or [], encoding=encoding)
+        if out_file is not None:
+            import pyarrow as pa
+
+            from tierwise.export import write_table
+
+            write_table(pa.Table.from_pandas(hits, preserve_index=False), out_file)
+    except (TierwiseError, ValueError) as exc:
+        raise _fail(exc) from None
+    counts = (
+        hits.groupby(["major", "minor", "minor_zh", "minor_en"], observed=True)
+        .size()
+        .sort_values(ascending=False)
+        .reset_index(name="texts")
+    )
+    out.print(_table(f"tags in {file.name}", counts.to_dict("records")))
+
+
+@tags_app.command("segments")
+def tags_segments(
+    project: ProjectDir = Path("."),
+    by: Annotated[str, typer.Option(help="Profile column to segment by.")] = "lifecycle",
+    as_of: AsOf = None,
+    top: Annotated[int, typer.Option(help="Tags shown per segment.")] = 5,
+) -> None:
+    """How many customers of each segment carry each tag (from a snapshot)."""
+    try:
+        with Project(project) as p:
+            dist = p.tag_distribution(by, as_of=_date(as_of))
+    except TierwiseError as exc:
+        raise _fail(exc) from None
+    shown = dist.groupby("segment", sort=True).head(top)
+    out.print(_table(f"tags by {by}", shown.to_dict("records")))
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path(

@@ -18,6 +18,7 @@ from tierwise.errors import ConfigError
 from tierwise.schemes.rules import Condition
 
 __all__ = [
+    "CLVConfig",
     "Config",
     "FeatureConfig",
     "IntentionConfig",
@@ -171,12 +172,30 @@ class TagsConfig(_Strict):
     min_confidence: float | None = None
 
 
+class CLVConfig(_Strict):
+    """Lifetime value: the purchase model, spend model, horizon and quadrant thresholds."""
+
+    enabled: bool = True
+    model: Literal["paretonbd", "bgnbd", "mbgnbd"] = "paretonbd"
+    time_unit: Literal["D", "W"] = "W"
+    horizon_months: int = Field(default=12, gt=0)
+    monthly_discount_rate: float = Field(default=0.01, ge=0, lt=1)
+    default_margin_rate: float = Field(default=1.0, gt=0, le=1)
+    penalizer: float = Field(default=0.0, ge=0)
+    min_buyers: int = Field(default=50, ge=2)
+    seed_lifetime: Literal["model"] | float = "model"
+    seed_horizon_years: float = Field(default=3.0, gt=0)
+    loyalty_threshold: Literal["median", "mean"] | float = "median"
+    profit_threshold: Literal["median", "mean"] | float = "median"
+
+
 class Config(_Strict):
     """The whole configuration of a project."""
 
     features: FeatureConfig
     rfm: RFMConfig
     tags: TagsConfig = TagsConfig()
+    clv: CLVConfig = CLVConfig()
     schemes: dict[str, RuleScheme]
 
     @field_validator("schemes")

@@ -14,33 +14,61 @@ import pyarrow as pa
 from tierwise.config import Config
 from tierwise.features import customer_features, referral_pairs
 from tierwise.influence import INFLUENCE_COLUMNS, influence
+from tierwise.lifetime_value import CLV_COLUMNS, CLVResult, clv_inputs, fit_clv
 from tierwise.schemes.engine import apply_schemes
 from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
 
-__all__ = ["TAG_COLUMNS", "ProfileRun", "compute_profiles", "profile_expression"]
+__all__ = [
+    "ENRICHMENT_COLUMNS",
+    "TAG_COLUMNS",
+    "ProfileRun",
+    "compute_profiles",
+    "profile_expression",
+]
 
 
 @dataclass(frozen=True)
 class ProfileRun:
-    """The outcome of a run: the profile table and the estimators fitted on the way."""
+    """The outcome of a run: the profile table and what was fitted on the way.
+
+    ``config`` is the configuration as applied: learned thresholds (the loyalty x
+    profitability lines) replace the params they stand for, so evidence shows them.
+    """
 
     as_of: dt.date
     profiles: pa.Table
     rfm: RFMBinner
+    config: Config
+    clv: CLVResult | None = None
 
-    def meta(self, config: Config) -> dict:
+    def meta(self) -> dict:
         """What produced the profiles, for the snapshot record."""
         return {
             "as_of": self.as_of.isoformat(),
-            "config": config.model_dump(),
+            "config": self.config.model_dump(),
             "rfm_edges": self.rfm.edges_,
+            "clv": self.clv.meta() if self.clv is not None else None,
         }
 
 
 def profile_expression(features: ir.Table, config: Config, rfm: RFMBinner) -> ir.Table:
-    """Scores and labels on top of a feature table, as one engine-neutral expression."""
+    """Scores and labels on top of a feature table, as one engine-neutral expression.
+
+    Columns of the enrichment steps (influence, text tags, CLV) that the table lacks, because a
+    step is switched off or was not run, are added empty so every rule still compiles.
+    """
+    features = features.mutate(
+        **{c: ibis.null(t) for c, t in ENRICHMENT_COLUMNS.items() if c not in features.columns}
+    )
     scored = features.mutate(**rfm.expressions(features))
     return apply_schemes(scored, config.schemes)
+
+
+def _memtable(df: pd.DataFrame, schema: ibis.Schema) -> ir.Table:
+    """A pandas frame as an in-memory table of a fixed schema; missing values become nulls."""
+    arrow = pa.Table.from_pandas(df[list(schema.names)], schema=schema.to_pyarrow(),
+                                 preserve_index=False)  # fmt: skip
+    return ibis.memtable(arrow)
 
 
 def _with_influence(
@@ -50,11 +78,41 @@ def _with_influence(
     cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
     pairs = referral_pairs(customers, events, features, cutoff, config.features)
     graph = influence(pairs.select("referrer", "target", "revenue").to_pandas())
-    joined = features.left_join(ibis.memtable(graph), "customer_id").drop("customer_id_right")
+    types = {c: ENRICHMENT_COLUMNS[c] for c in INFLUENCE_COLUMNS}
+    schema = ibis.schema({"customer_id": "string", **types})
+    joined = features.left_join(_memtable(graph, schema), "customer_id").drop("customer_id_right")
     return joined.mutate(**{c: joined[c].fill_null(0) for c in INFLUENCE_COLUMNS})
 
 
+def _with_clv(
+    features: ir.Table, orders: ir.Table, as_of: dt.date, config: Config
+) -> tuple[ir.Table, CLVResult]:
+    """Join CLV predictions, the seed formula's terms and the quadrant axes of every buyer."""
+    inputs = clv_inputs(orders, as_of).to_pandas()
+    rates = features.filter(features.margin_orders > 0).select(
+        "customer_id", rate=features.margin_total / features.monetary_total
+    )
+    rate = rates.to_pandas().set_index("customer_id").rate
+    result = fit_clv(inputs, rate.where(rate.between(0, 1)), config.clv)
+    schema = ibis.schema({"customer_id": "string", **dict.fromkeys(CLV_COLUMNS, "float64")})
+    right = _memtable(result.table, schema)
+    joined = features.left_join(right, "customer_id").drop("customer_id_right")
+    return joined, result
+
+
 TAG_COLUMNS = ("top_tags", "tags", "persona", "price_mentions", "price_polarity")
+ENRICHMENT_COLUMNS: dict[str, str] = {
+    "influence_reach": "int64",
+    "influence_revenue": "float64",
+    "influence_score": "float64",
+    "top_tags": "string",
+    "tags": "string",
+    "persona": "string",
+    "price_mentions": "int64",
+    "price_polarity": "int64",
+    **dict.fromkeys(CLV_COLUMNS, "float64"),
+}
+"""Columns added after the features, with their types."""
 
 
 def _with_text_tags(
@@ -76,9 +134,11 @@ def _with_text_tags(
     price = table[table.minor == "price_sensitive"].set_index("customer_id")
     portrait = pd.DataFrame({"tags": per.tag.agg(";".join)}).reset_index()
     portrait = portrait.merge(top[["customer_id", "top_tags"]], on="customer_id", how="left")
+    # "" rather than a missing value: Spark reads a missing string of an in-memory table as
+    # the text "NaN"; the engine turns "" back into null below
     portrait["persona"] = portrait.customer_id.map(
         persona.groupby("customer_id").minor.first().astype(str)
-    )
+    ).fillna("")
     portrait["price_mentions"] = portrait.customer_id.map(price.n_texts).fillna(0).astype("int64")
     portrait["price_polarity"] = (
         portrait.customer_id.map(price.net_polarity).fillna(0).astype("int64")
@@ -86,9 +146,10 @@ def _with_text_tags(
     schema = ibis.schema({"customer_id": "string", "top_tags": "string", "tags": "string",
                           "persona": "string", "price_mentions": "int64",
                           "price_polarity": "int64"})  # fmt: skip
-    right = ibis.memtable(portrait[list(schema.names)], schema=schema)
+    right = _memtable(portrait, schema)
     joined = features.left_join(right, "customer_id").drop("customer_id_right")
     return joined.mutate(
+        persona=joined.persona.nullif(""),
         price_mentions=joined.price_mentions.fill_null(0),
         price_polarity=joined.price_polarity.fill_null(0),
     )
@@ -129,6 +190,13 @@ def compute_profiles(
         features = _with_influence(cached, customers, events, as_of, config)
         if config.tags.enabled:
             features = _with_text_tags(features, events, as_of, config, base_dir)
+        clv = None
+        if config.clv.enabled:
+            features, clv = _with_clv(features, orders, as_of, config)
+            if clv.quadrant_thresholds and "quadrant" in config.schemes:
+                config = config.with_overrides(
+                    {"schemes": {"quadrant": {"params": clv.quadrant_thresholds}}}
+                )
         if rfm is None:
             rfm = RFMBinner(
                 quantiles=config.rfm.quantiles, fixed_edges=config.rfm.fixed_edges or None
@@ -138,4 +206,4 @@ def compute_profiles(
         profiles = profile_expression(features, config, rfm).order_by("customer_id").to_pyarrow()
     finally:
         cached.release()
-    return ProfileRun(as_of=as_of, profiles=profiles, rfm=rfm)
+    return ProfileRun(as_of=as_of, profiles=profiles, rfm=rfm, config=config, clv=clv)

@@ -218,8 +218,8 @@ class Project:
         self.store.write_snapshot(
             as_of,
             result.profiles,
-            labels_query=lambda name: labels_query(name, self.config, result.rfm),
-            meta=result.meta(self.config),
+            labels_query=lambda name: labels_query(name, result.config, result.rfm),
+            meta=result.meta(),
         )
         return result
 
@@ -286,6 +286,29 @@ class Project:
             [as_of, as_of],
         )
         return _convert(table, format)
+
+    def tag_distribution(
+        self, by: str = "lifecycle", *, as_of: dt.date | None = None, format: TableFormat = "pandas"
+    ) -> Any:
+        """Per segment (a profile column such as ``lifecycle``), how many customers carry
+        each precise tag: ``n_customers``, ``segment_size`` and their ``share``."""
+        as_of = as_of or self.store.latest_snapshot()
+        table = self.store.profile_table_name(as_of)
+        columns = self.store.arrow(f'SELECT * FROM "{table}" LIMIT 0').column_names
+        if by not in columns:
+            raise TierwiseError(f"no column {by!r} in the profiles; try lifecycle or rfm_group")
+        seg = f"coalesce(CAST(\"{by}\" AS VARCHAR), '(none)')"
+        result = self.store.arrow(
+            f"""WITH p AS (SELECT {seg} AS segment, tags FROM "{table}"),
+                    sizes AS (SELECT segment, count(*) AS segment_size FROM p GROUP BY segment),
+                    tagged AS (SELECT segment, unnest(string_split(tags, ';')) AS tag
+                               FROM p WHERE tags IS NOT NULL)
+               SELECT segment, tag, count(*) AS n_customers, any_value(segment_size)
+                      AS segment_size, round(count(*) / any_value(segment_size), 4) AS share
+               FROM tagged JOIN sizes USING (segment)
+               GROUP BY segment, tag ORDER BY segment, n_customers DESC, tag"""
+        )
+        return _convert(result, format)
 
     def intention_risers(
         self,
