@@ -290,6 +290,71 @@ def tags_segments(
     out.print(_table(f"tags by {by}", shown.to_dict("records")))
 
 
+clv_app = typer.Typer(help="Lifetime value: fit, validate, show.", no_args_is_help=True)
+app.add_typer(clv_app, name="clv")
+
+
+@clv_app.command("fit")
+def clv_fit(
+    project: ProjectDir = Path("."),
+    as_of: AsOf = None,
+    model: Annotated[str | None, typer.Option(help="paretonbd, bgnbd or mbgnbd.")] = None,
+) -> None:
+    """Fit the purchase and spend models on every buyer; print parameters and errors."""
+    try:
+        with Project(project) as p:
+            result = p.clv_fit(_date(as_of), model=model)
+    except (TierwiseError, ValueError) as exc:
+        raise _fail(exc) from None
+    if result.model is None:
+        raise _fail(TierwiseError(result.note))
+    for m in (result.model, result.spend_model):
+        if m is not None:
+            rows = m.summary().reset_index().to_dict("records")
+            title = f"{type(m).__name__}: log-likelihood {m.log_likelihood_:.1f}"
+            out.print(_table(title, rows))
+    out.print(f"quadrant thresholds: {result.quadrant_thresholds}")
+    if result.note:
+        out.print(f"note: {result.note}")
+
+
+@clv_app.command("validate")
+def clv_validate(
+    calibration_end: Annotated[str, typer.Argument(help="Last day of calibration.")],
+    project: ProjectDir = Path("."),
+    observation_end: Annotated[
+        str | None, typer.Option(help="Last day of the holdout (default: newest order).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="paretonbd, bgnbd or mbgnbd.")] = None,
+    plots: Annotated[Path | None, typer.Option(help="Write the model-check PNGs here.")] = None,
+) -> None:
+    """Calibration/holdout check: predicted vs actual repeat purchases."""
+    try:
+        with Project(project) as p:
+            report = p.clv_validate(
+                _date(calibration_end), _date(observation_end), model=model, plots_dir=plots
+            )
+    except (TierwiseError, ValueError) as exc:
+        raise _fail(exc) from None
+    figures = report.to_dict()
+    rows = [{"figure": k, "value": v} for k, v in figures.items() if not isinstance(v, dict)]
+    out.print(_table(f"{report.model}: calibration to {calibration_end}", rows))
+    if plots is not None:
+        out.print(f"plots written to {plots}")
+
+
+@clv_app.command("show")
+def clv_show(project: ProjectDir = Path("."), as_of: AsOf = None) -> None:
+    """What a snapshot's CLV step fitted: models, parameters, quadrant thresholds."""
+    try:
+        with Project(project) as p:
+            day = _date(as_of) or p.store.latest_snapshot()
+            meta = p.store.snapshot_meta(day).get("clv") or {}
+    except TierwiseError as exc:
+        raise _fail(exc) from None
+    out.print_json(json.dumps(meta, ensure_ascii=False))
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path(

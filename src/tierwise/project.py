@@ -58,6 +58,20 @@ class CustomerProfile:
         }
 
 
+def _margin_rates(store: Store, as_of: dt.date) -> Any:
+    """Gross-margin rate of each customer's paid orders with a known margin, up to a day."""
+    cutoff = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    rates = store.arrow(
+        """SELECT customer_id, sum(coalesce(gross_margin, amount - cost)) / sum(amount) AS rate
+           FROM orders WHERE status = 'paid' AND paid_at < ?
+             AND coalesce(gross_margin, amount - cost) IS NOT NULL
+           GROUP BY customer_id HAVING sum(amount) > 0""",
+        [cutoff],
+    ).to_pandas()
+    rate = rates.set_index("customer_id").rate
+    return rate.where(rate.between(0, 1))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
@@ -349,6 +363,68 @@ class Project:
             cfg=self.config.features.intention, thresholds=thresholds,
         )  # fmt: skip
         return _convert(expr.to_pyarrow(), format)
+
+    def _paid_orders(self, until: dt.date | None = None) -> Any:
+        """Paid orders (customer_id, datetime, amount) from the store, up to a day."""
+        sql = "SELECT customer_id, paid_at AS datetime, amount FROM orders WHERE status = 'paid'"
+        params: list = []
+        if until is not None:
+            sql += " AND paid_at < ?"
+            params.append(dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+        return self.store.arrow(sql, params).to_pandas()
+
+    def clv_validate(
+        self,
+        calibration_end: dt.date,
+        observation_end: dt.date | None = None,
+        *,
+        model: str | None = None,
+        plots_dir: str | Path | None = None,
+    ) -> Any:
+        """Fit a purchase model on the calibration period and check it on the holdout.
+
+        Parameters
+        ----------
+        calibration_end, observation_end : datetime.date
+            Last day of calibration, and of the holdout (default: the newest order).
+        model : str, optional
+            ``paretonbd``, ``bgnbd`` or ``mbgnbd``; default ``clv.model`` of the config.
+        plots_dir : path, optional
+            Write the model-check plots there as PNG: frequency histogram, cumulative and
+            weekly repeat purchases, conditional expectations, P(alive) matrix.
+
+        Returns
+        -------
+        tierwise.clv.CalibrationHoldoutReport
+        """
+        from tierwise.clv import calibration_holdout_report
+
+        report = calibration_holdout_report(
+            self._paid_orders(observation_end), calibration_end, observation_end,
+            model=model or self.config.clv.model, freq=self.config.clv.time_unit,
+        )  # fmt: skip
+        if plots_dir is not None:
+            from tierwise.clv_plots import write_model_checks
+
+            write_model_checks(report, plots_dir)
+        return report
+
+    def clv_fit(self, as_of: dt.date | None = None, *, model: str | None = None) -> Any:
+        """Fit the purchase model (and Gamma-Gamma) on every buyer as of a day.
+
+        Returns
+        -------
+        tierwise.lifetime_value.CLVResult
+            Per-customer predictions, the fitted models (parameters, standard errors,
+            confidence intervals) and the learned quadrant thresholds.
+        """
+        from tierwise.engine import duckdb_tables
+        from tierwise.lifetime_value import clv_inputs, fit_clv
+
+        as_of = as_of or self.default_as_of()
+        cfg = self.config.clv.model_copy(update={"model": model} if model else {})
+        inputs = clv_inputs(duckdb_tables(self.store)["orders"], as_of).to_pandas()
+        return fit_clv(inputs, _margin_rates(self.store, as_of), cfg)
 
     def export(
         self, what: Literal["profiles", "labels"], path: str | Path, *, as_of: dt.date | None = None
