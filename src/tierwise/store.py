@@ -82,8 +82,8 @@ class Store:
                 """CREATE TABLE imports (
                     import_id VARCHAR PRIMARY KEY, entity VARCHAR, source VARCHAR,
                     file_sha256 VARCHAR, imported_at TIMESTAMP, rows_read BIGINT,
-                    rows_imported BIGINT, rows_quarantined BIGINT, rows_duplicate BIGINT,
-                    report VARCHAR)"""
+                    rows_imported BIGINT, rows_updated BIGINT, rows_quarantined BIGINT,
+                    rows_duplicate BIGINT, customers_created BIGINT, report VARCHAR)"""
             )
             self.con.execute(
                 """CREATE TABLE labels (

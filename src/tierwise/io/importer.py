@@ -733,8 +733,8 @@ def _log_import(con: Any, report: ImportReport, source: str, now: dt.datetime) -
     """Record the import in the ``imports`` table (same transaction as the rows)."""
     con.execute(
         "INSERT INTO imports (import_id, entity, source, file_sha256, imported_at, rows_read, "
-        "rows_imported, rows_quarantined, rows_duplicate, report) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_imported, rows_updated, rows_quarantined, rows_duplicate, customers_created, "
+        "report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             report.import_id,
             report.entity,
@@ -743,8 +743,10 @@ def _log_import(con: Any, report: ImportReport, source: str, now: dt.datetime) -
             now.replace(tzinfo=None),
             report.rows_read,
             report.rows_imported,
+            report.rows_updated,
             report.rows_quarantined,
             report.rows_duplicate,
+            report.customers_created,
             json.dumps(report.to_dict(max_problems=LOG_PROBLEMS), ensure_ascii=False, default=str),
         ],
     )
