@@ -75,3 +75,22 @@ def test_text_tags_find_the_planted_personas(recovered):
         assert precision >= 0.95, (truth_name, precision)
     said_price = prof.price_mentions > 0
     assert (truth.price_sensitive[said_price] == 1).mean() >= 0.9
+
+
+def test_quadrants_recover_the_truth_with_lines_between_the_groups(demo_store, demo_shop):
+    store, as_of = demo_store
+    t = duckdb_tables(store)
+    cfg = Config.default().with_overrides(
+        {"clv": {"loyalty_threshold": 0.65, "profit_threshold": 500.0}}
+    )
+    run = compute_profiles(t["customers"], t["orders"], t["events"], as_of, cfg)
+    assert run.config.schemes["quadrant"].params == {
+        "loyalty_threshold": 0.65,
+        "profit_threshold": 500.0,
+    }
+    truth = demo_shop.truth.to_pandas().set_index("customer_id").sort_index()
+    prof = run.profiles.to_pandas().set_index("customer_id").loc[truth.index]
+    rec = label_recovery(truth.quadrant.replace("", None), prof.quadrant).set_index("label")
+    assert set(rec.index) == {"stranger", "barnacle", "butterfly", "true_friend"}
+    assert (rec.f1 >= 0.8).all(), rec
+    assert prof.quadrant[prof.orders == 0].isna().all()
