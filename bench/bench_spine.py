@@ -409,7 +409,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           + ("yes" if not score_diffs else f"NO {score_diffs}"))  # fmt: skip
     print(f"{'full run (+ CLV fit, text tags)':<34}{t_full:>10.2f}{m_full:>12.0f}")
     return {"full_seconds": t_full, "intention_seconds": t_score,
-            "intention_reference_seconds": t_score_ref, "seconds": t_ours, "reference_seconds": t_ref, "ratio": t_ours / t_ref,
+            "intention_reference_seconds": t_score_ref, "seconds": t_ours,
+            "reference_seconds": t_ref, "ratio": t_ours / t_ref,
             "peak_mib": m_ours, "reference_peak_mib": m_ref, "diffs": diffs, **counts}  # fmt: skip
 
 
