@@ -33,7 +33,7 @@ def test_the_fan_rises_to_medium_then_high(tiny_store):
     assert x.score_after.iloc[1] == pytest.approx(
         sum(2.5 * 0.5 ** (d / 30) for d in range(5)), abs=1e-4
     )
-    assert x.pushed_by.iloc[1] == ";".join(["share@weibo"] * 5)  # 06-10 .. 06-14
+    assert x.pushed_by.iloc[1] == "share@weibo×5"  # 06-10 .. 06-14
 
 
 def test_since_limits_the_list(tiny_store):

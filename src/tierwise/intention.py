@@ -57,8 +57,9 @@ def intention_crossings(
     -------
     ibis Table
         customer_id, crossed_at, grade (the highest threshold reached), score_before,
-        score_after, event_id, event_type, channel, pushed_by (``type@channel`` of the events
-        in the context window, oldest first, ``;``-joined).
+        score_after, event_id, event_type, channel, pushed_by (the events of the context
+        window counted by ``type@channel``, e.g. ``view@taobao×17, cart@taobao×2``, in the
+        order they first occurred).
     """
     if cfg.lookback_days / cfg.half_life_days > MAX_DECAY_SPAN:
         raise ConfigError(
@@ -115,8 +116,13 @@ def intention_crossings(
             ctx.c_at.epoch_seconds() > hits.crossed_at.epoch_seconds() - span,
         ],
     )
-    pushed = joined.group_by("event_id", "customer_id").aggregate(
-        pushed_by=joined.c_label.group_concat(";", order_by=[joined.c_at, joined.c_id])
+    counted = joined.group_by("event_id", "customer_id", "c_label").aggregate(
+        n=joined.count(), first=joined.c_at.min()
+    )
+    pushed = counted.group_by("event_id", "customer_id").aggregate(
+        pushed_by=(counted.c_label + "×" + counted.n.cast("string")).group_concat(
+            ", ", order_by=[counted.first, counted.c_label]
+        )
     )
     out = hits.left_join(pushed, ["event_id", "customer_id"]).select(
         "customer_id", "crossed_at", "grade", "score_before", "score_after", "event_id",

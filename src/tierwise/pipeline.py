@@ -202,7 +202,12 @@ def compute_profiles(
                 quantiles=config.rfm.quantiles, fixed_edges=config.rfm.fixed_edges or None
             )
             sample = features.filter(features.orders > 0).select(*RFM_COLUMNS.values())
-            rfm.fit(sample.to_pandas())
+            sample = sample.to_pandas()
+            if sample.empty and not config.rfm.fixed_edges:
+                # a shop of events only: nobody is scored, any edges will do
+                zeros = [0.0] * len(config.rfm.quantiles)
+                rfm.fixed_edges = dict.fromkeys(RFM_COLUMNS.values(), zeros)
+            rfm.fit(sample)
         profiles = profile_expression(features, config, rfm).order_by("customer_id").to_pyarrow()
     finally:
         cached.release()
