@@ -93,21 +93,7 @@ def reference_sql(as_of: dt.date, f: FeatureConfig) -> str:
     ]  # fmt: skip
     filled = ",\n".join(f"coalesce({c}, 0) AS {c}" for c in zero)
     window = f.response_window_days * 86400
-    weight = (
-        "CASE "
-        + " ".join(
-            f"WHEN event_type = '{t}'"
-            + (f" AND channel = '{c}'" if c else "")
-            + f" THEN {float(w)!r}"
-            for c, t, w in f.intention.weight_table()
-        )
-        + " ELSE 0.0 END"
-    )
-    age = f"(epoch(TIMESTAMP '{cutoff}') - epoch(occurred_at)) / 86400.0"
-    score = (
-        f"round(sum(CASE WHEN {age} < {f.intention.lookback_days} THEN ({weight}) "
-        f"* pow(0.5, {age} / {float(f.intention.half_life_days)!r}) ELSE 0.0 END), 4)"
-    )
+    score = _score_sql(as_of, f)
     return f"""
 WITH o AS (
   SELECT *, date_diff('day', paid_at::DATE, {d}) AS d,
@@ -274,25 +260,26 @@ def run_reference(store: Store, as_of: dt.date, config: Config) -> pa.Table:
     return out
 
 
-def intention_sql(as_of: dt.date, f: FeatureConfig) -> str:
-    """The decayed intention score per customer, by hand."""
+def _score_sql(as_of: dt.date, f: FeatureConfig) -> str:
+    """The decayed intention score as a DuckDB aggregate over events."""
     cutoff = as_of + dt.timedelta(days=1)
-    weight = (
-        "CASE "
-        + " ".join(
-            f"WHEN event_type = '{t}'"
-            + (f" AND channel = '{c}'" if c else "")
-            + f" THEN {float(w)!r}"
-            for c, t, w in f.intention.weight_table()
-        )
-        + " ELSE 0.0 END"
+    weight = " ".join(
+        f"WHEN event_type = '{t}'" + (f" AND channel = '{c}'" if c else "") + f" THEN {float(w)!r}"
+        for c, t, w in f.intention.weight_table()
     )
     age = f"(epoch(TIMESTAMP '{cutoff}') - epoch(occurred_at)) / 86400.0"
     return (
-        f"SELECT customer_id, round(sum(CASE WHEN {age} < {f.intention.lookback_days} "
-        f"THEN ({weight}) * pow(0.5, {age} / {float(f.intention.half_life_days)!r}) ELSE 0.0 END)"
-        f", 4) AS intention_score FROM events WHERE occurred_at < TIMESTAMP '{cutoff}' "
-        "GROUP BY customer_id ORDER BY customer_id"
+        f"round(sum(CASE WHEN {age} < {f.intention.lookback_days} THEN (CASE {weight} ELSE 0.0 "
+        f"END) * pow(0.5, {age} / {float(f.intention.half_life_days)!r}) ELSE 0.0 END), 4)"
+    )
+
+
+def intention_sql(as_of: dt.date, f: FeatureConfig) -> str:
+    """The decayed intention score per customer, by hand."""
+    cutoff = as_of + dt.timedelta(days=1)
+    return (
+        f"SELECT customer_id, {_score_sql(as_of, f)} AS intention_score FROM events "
+        f"WHERE occurred_at < TIMESTAMP '{cutoff}' GROUP BY customer_id ORDER BY customer_id"
     )
 
 

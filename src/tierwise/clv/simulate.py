@@ -92,15 +92,9 @@ def simulate_bgnbd(
         If given, recency and ``T`` are rounded to this grid (e.g.
         ``1/7`` for days when the unit is weeks), as real data would be.
     """
-    _positive(r=r, alpha=alpha, a=a, b=b)
-    rng = np.random.default_rng(seed)
-    t_end = _ages(n_customers, T, rng)
-    lam = rng.gamma(r, 1.0 / alpha, n_customers)
-    p = rng.beta(a, b, n_customers)
-    n_events = rng.poisson(lam * t_end).astype(float)
-    j = rng.geometric(np.clip(p, 1e-300, 1.0)).astype(float)
-    x = np.minimum(n_events, j)
-    return _summary(x, t_end, n_events, t_end, rng, time_resolution)
+    return _simulate_beta_geometric(
+        n_customers, r, alpha, a, b, T, seed, time_resolution, first_dropout=1
+    )
 
 
 def simulate_mbgnbd(
@@ -115,13 +109,31 @@ def simulate_mbgnbd(
     time_resolution: float | None = None,
 ) -> pd.DataFrame:
     """Customers from the MBG/NBD model: as :func:`simulate_bgnbd` with ``J`` on ``{0, 1, ...}``."""
+    return _simulate_beta_geometric(
+        n_customers, r, alpha, a, b, T, seed, time_resolution, first_dropout=0
+    )
+
+
+def _simulate_beta_geometric(
+    n_customers: int,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    T: Any,
+    seed: int | None,
+    time_resolution: float | None,
+    *,
+    first_dropout: int,
+) -> pd.DataFrame:
+    """BG/NBD (dropout after purchase 1, 2, ...) or MBG/NBD (also at 0) customers."""
     _positive(r=r, alpha=alpha, a=a, b=b)
     rng = np.random.default_rng(seed)
     t_end = _ages(n_customers, T, rng)
     lam = rng.gamma(r, 1.0 / alpha, n_customers)
     p = rng.beta(a, b, n_customers)
     n_events = rng.poisson(lam * t_end).astype(float)
-    j = rng.geometric(np.clip(p, 1e-300, 1.0)).astype(float) - 1.0
+    j = rng.geometric(np.clip(p, 1e-300, 1.0)).astype(float) - (1.0 - first_dropout)
     x = np.minimum(n_events, j)
     return _summary(x, t_end, n_events, t_end, rng, time_resolution)
 
