@@ -18,6 +18,7 @@ from tierwise.config import FeatureConfig, IntentionConfig
 __all__ = [
     "ATTRIBUTE_COLUMNS",
     "customer_features",
+    "cutoff_of",
     "event_weight",
     "feature_columns",
     "intention_score",
@@ -27,6 +28,11 @@ __all__ = [
 ATTRIBUTE_COLUMNS = ("gender", "city", "city_tier", "age_band", "member_level", "referrer_id")
 _SECONDS_PER_DAY = 86_400
 _MONEY = dt_.Decimal(38, 4)
+
+
+def cutoff_of(as_of: dt.date) -> ir.TimestampValue:
+    """The first instant after the as-of day: everything a run reads is stamped before it."""
+    return ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
 
 
 def _earliest(*values: ir.Value) -> ir.Value:
@@ -269,7 +275,7 @@ def customer_features(
         Columns as listed by `feature_columns`.
     """
     as_of_d = ibis.date(as_of)
-    cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    cutoff = cutoff_of(as_of)
     of = _order_features(orders, as_of_d, cutoff, cfg)
     ef = _event_features(events, as_of_d, cutoff, cfg)
     cf = _campaign_features(events, orders, as_of_d, cutoff, cfg)

@@ -17,16 +17,12 @@ import ibis.expr.types as ir
 
 from tierwise.config import IntentionConfig
 from tierwise.errors import ConfigError
-from tierwise.features import event_weight
+from tierwise.features import cutoff_of, event_weight
 
 __all__ = ["MAX_DECAY_SPAN", "intention_crossings"]
 
 MAX_DECAY_SPAN = 500
 """Largest lookback / half-life ratio the running score supports (2 ** 500 fits a float)."""
-
-
-def _midnight(day: dt.date) -> ir.TimestampValue:
-    return ibis.timestamp(dt.datetime.combine(day, dt.time()))
 
 
 def intention_crossings(
@@ -68,8 +64,8 @@ def intention_crossings(
         )
     if not thresholds:
         raise ValueError("intention_crossings needs at least one threshold")
-    cutoff = _midnight(as_of + dt.timedelta(days=1))
-    start = _midnight(as_of + dt.timedelta(days=1) - dt.timedelta(days=cfg.lookback_days))
+    cutoff = cutoff_of(as_of)
+    start = cutoff_of(as_of - dt.timedelta(days=cfg.lookback_days))
     e = events.filter((events.occurred_at < cutoff) & (events.occurred_at >= start))
     h = cfg.half_life_days
     u = (e.occurred_at.epoch_seconds() - start.epoch_seconds()).cast("float64") / 86_400.0
@@ -90,7 +86,7 @@ def intention_crossings(
         *[(running.score_after >= t, ibis.literal(name)) for name, t in ordered],
         else_=ibis.null("string"),
     )
-    hits = running.filter(crossed & (running.occurred_at >= _midnight(since + dt.timedelta(1))))
+    hits = running.filter(crossed & (running.occurred_at >= cutoff_of(since)))
     hits = hits.select(
         "customer_id",
         "event_id",

@@ -21,6 +21,7 @@ import pandas as pd
 
 from tierwise.config import CLVConfig
 from tierwise.errors import TierwiseError
+from tierwise.features import cutoff_of
 
 __all__ = ["CLV_COLUMNS", "CLVResult", "clv_inputs", "fit_clv"]
 
@@ -49,7 +50,7 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
     Same-day orders are merged into one purchase (as in the BG/NBD paper). ``repeat_amount``
     and ``repeat_margin`` sum the purchase days after the first.
     """
-    cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    cutoff = cutoff_of(as_of)
     o = orders.filter((orders.paid_at < cutoff) & (orders.status == "paid"))
     margin = ibis.coalesce(o.gross_margin, o.amount - o.cost)
     daily = o.group_by(["customer_id", o.paid_at.date().name("day")]).aggregate(

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tierwise.config import Config
-from tierwise.features import customer_features, referral_pairs
+from tierwise.features import customer_features, cutoff_of, referral_pairs
 from tierwise.influence import INFLUENCE_COLUMNS, influence
 from tierwise.lifetime_value import CLV_COLUMNS, CLVResult, clv_inputs, fit_clv
 from tierwise.schemes.engine import apply_schemes
@@ -75,7 +75,7 @@ def _with_influence(
     features: ir.Table, customers: ir.Table, events: ir.Table, as_of: dt.date, config: Config
 ) -> ir.Table:
     """Join the referral-graph influence of every customer (0 outside the graph)."""
-    cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    cutoff = cutoff_of(as_of)
     pairs = referral_pairs(customers, events, features, cutoff, config.features)
     graph = influence(pairs.select("referrer", "target", "revenue").to_pandas())
     types = {c: ENRICHMENT_COLUMNS[c] for c in INFLUENCE_COLUMNS}
@@ -121,7 +121,7 @@ def _with_text_tags(
     """Join each customer's precise tags from the text of their events (up to ``as_of``)."""
     from tierwise.tags import Tagger, customer_tags, load_lexicon, top_tags
 
-    cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+    cutoff = cutoff_of(as_of)
     texts = events.filter((events.occurred_at < cutoff) & events.text.notnull())
     texts = texts.order_by(["customer_id", "occurred_at", "event_id"])
     paths = [(base_dir / p) if base_dir else Path(p) for p in config.tags.lexicons]
