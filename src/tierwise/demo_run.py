@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from tierwise.demo import BEHAVIOUR_TYPES
+from tierwise.demo import BEHAVIOUR_TYPES, generate_shop
 from tierwise.metrics import label_recovery, multilabel_recovery
 from tierwise.project import Project
 
@@ -57,8 +57,6 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Make a project at ``directory`` holding a generated shop, tiered as of its last day."""
-    from tierwise.demo import generate_shop
-
     say = progress or (lambda _msg: None)
     say(f"generating a demo shop of {n_customers} customers")
     shop = generate_shop(n_customers, seed=seed)
@@ -69,7 +67,7 @@ def run_demo(
         for entity in ("customers", "orders", "events"):
             say(f"importing {files[entity].name}")
             reports.append(project.import_file(entity, files[entity]))
-        run = project.run(shop.as_of if hasattr(shop, "as_of") else None, progress=say)
+        run = project.run(shop.as_of, progress=say)
         summary = project.summary(run.as_of, format="arrow").to_pylist()
         truth = shop.truth.to_pandas().set_index("customer_id")
         prof = run.profiles.to_pandas().set_index("customer_id").loc[truth.index]
