@@ -153,12 +153,11 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
         repeat, df.repeat_amount / summary.frequency.where(repeat, 1.0), 0.0
     )
     try:
-        model = make_model(cfg.model)
-        model.penalizer = cfg.penalizer
-        model.fit(summary[["frequency", "recency", "T"]])
+        model, model_note = _fit_purchases(make_model, summary, cfg)
         spend, note = _fit_spend(
             GammaGammaModel, summary[repeat & (summary.monetary_value > 0)], cfg
         )
+        note = "; ".join(filter(None, (model_note, note)))
         rate = margin_rate.reindex(df.index).fillna(cfg.default_margin_rate).to_numpy(float)
         regularity = pd.Series(
             np.where(
@@ -218,6 +217,23 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
         "profit_threshold": round(float(quadrant.profit_threshold_), 6),
     }
     return CLVResult(table, model, spend, thresholds, note)
+
+
+def _fit_purchases(make_model: Any, summary: pd.DataFrame, cfg: CLVConfig) -> tuple[Any, str]:
+    """Fit the purchase model; if it does not converge, retry once with a small penalty (real
+    shops often show too little dropout to pin it down) and say so."""
+    data = summary[["frequency", "recency", "T"]]
+    try:
+        model = make_model(cfg.model)
+        model.penalizer = cfg.penalizer
+        return model.fit(data), ""
+    except TierwiseError as exc:
+        if cfg.penalizer >= 1e-3:
+            raise
+        model = make_model(cfg.model)
+        model.penalizer = 1e-3
+        model.fit(data)
+        return model, f"purchases: fitted with penalizer 0.001 ({exc})"
 
 
 def _fit_spend(model_class: type, spenders: pd.DataFrame, cfg: CLVConfig) -> tuple[Any, str]:
