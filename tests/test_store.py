@@ -78,3 +78,15 @@ def test_a_failed_snapshot_write_leaves_the_store_as_before(tmp_path):
             )  # fmt: skip
         assert s.read_profiles(dt.date(2024, 1, 31)).num_rows == 2
         assert s.snapshot_meta(dt.date(2024, 1, 31)) == {"n": 2}
+
+
+def test_canonical_tables_read_back_with_provenance():
+    from tinyshop import make_tiny_store
+
+    s = make_tiny_store()
+    orders = s.read("orders")
+    assert s.count("orders") == orders.num_rows == 9
+    assert orders.column_names[:3] == ["order_id", "customer_id", "paid_at"]
+    assert orders.column("order_id").to_pylist() == sorted(orders.column("order_id").to_pylist())
+    assert s.read("orders", provenance=True).column_names[-3:] == ["_source", "_row", "_import_id"]
+    s.close()

@@ -20,7 +20,6 @@ from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
 
 __all__ = [
     "ENRICHMENT_COLUMNS",
-    "TAG_COLUMNS",
     "ProfileRun",
     "compute_profiles",
     "profile_expression",
@@ -100,7 +99,6 @@ def _with_clv(
     return joined, result
 
 
-TAG_COLUMNS = ("top_tags", "tags", "persona", "price_mentions", "price_polarity")
 ENRICHMENT_COLUMNS: dict[str, str] = {
     "influence_reach": "int64",
     "influence_revenue": "float64",
