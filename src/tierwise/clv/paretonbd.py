@@ -62,6 +62,7 @@ _TS_NODES = tanh_sinh_nodes(41)
 _CUT = 40.0
 
 
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def _log_integral(
     r: float,
     alpha: float,
@@ -78,21 +79,6 @@ def _log_integral(
     Far from the optimum (during a line search) the terms can overflow; the result is then
     not finite and the optimiser steps back, so numpy's warnings are silenced here.
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _log_integral_terms(r, alpha, s, beta, x, tx, T, grad=grad)
-
-
-def _log_integral_terms(
-    r: float,
-    alpha: float,
-    s: float,
-    beta: float,
-    x: np.ndarray,
-    tx: np.ndarray,
-    T: np.ndarray,
-    *,
-    grad: bool,
-) -> tuple[np.ndarray, np.ndarray | None]:
     k = r + s + x
     alpha_form = (s + 1.0) <= (r + x)
     A = np.where(alpha_form, alpha, beta)
