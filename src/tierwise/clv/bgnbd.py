@@ -18,6 +18,39 @@ from ._validation import check_count, check_time
 __all__ = ["BGNBDModel"]
 
 
+def _add_dropout_mixture(
+    part: Any,
+    r: float,
+    alpha: float,
+    a: float,
+    bx: np.ndarray,
+    acc: tuple[float, float, float, float, float],
+) -> tuple[float, float, float, float, float]:
+    """Add ``ln[(alpha+T)^-(r+x) + a/bx (alpha+t_x)^-(r+x)]`` over ``part`` and its gradient.
+
+    ``bx`` is ``b + x - 1`` for BG/NBD and ``b + x`` for MBG/NBD; ``acc`` holds the running
+    log-likelihood and the gradient in (r, alpha, a, b).
+    """
+    ll, g_r, g_alpha, g_a, g_b = acc
+    x, w = part.x, part.w
+    rx = r + x
+    log_T = np.log(alpha + part.T_values)
+    log_t = np.log(alpha + part.tx_values)
+    lt_T = log_T[part.T_index]
+    inv_T = np.exp(-log_T)[part.T_index]
+    inv_t = np.exp(-log_t)[part.tx_index]
+    diff = log_t[part.tx_index] - lt_T
+    d = (np.log(a) - np.log(bx)) - rx * diff
+    soft, w2 = _softplus_and_weight(d)
+    ll += w @ (soft - rx * lt_T)
+    ww2 = w * w2
+    g_r -= w @ lt_T + ww2 @ diff
+    g_alpha -= (w * rx) @ inv_T + (ww2 * rx) @ (inv_t - inv_T)
+    g_a += ww2.sum() / a
+    g_b -= ww2 @ (1.0 / bx)
+    return ll, g_r, g_alpha, g_a, g_b
+
+
 def _softplus_and_weight(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``log(1 + exp(d))`` and ``exp(d) / (1 + exp(d))``, both overflow-free."""
     return np.logaddexp(0.0, d), expit(d)
@@ -77,24 +110,9 @@ class BGNBDModel(TransactionModel):
             g_alpha -= r * (zero.w @ (1.0 / (alpha + zero.T)))
         pos = data.split(repeat=True)
         if pos.size:
-            x, w = pos.x, pos.w
-            rx = r + x
-            log_T = np.log(alpha + pos.T_values)
-            log_t = np.log(alpha + pos.tx_values)
-            lt_T = log_T[pos.T_index]
-            lt_x = log_t[pos.tx_index]
-            inv_T = np.exp(-log_T)[pos.T_index]
-            inv_t = np.exp(-log_t)[pos.tx_index]
-            bx1 = b + x - 1.0
-            diff = lt_x - lt_T
-            d = (np.log(a) - np.log(bx1)) - rx * diff
-            soft, w2 = _softplus_and_weight(d)
-            ll += w @ (soft - rx * lt_T)
-            ww2 = w * w2
-            g_r -= w @ lt_T + ww2 @ diff
-            g_alpha -= (w * rx) @ inv_T + (ww2 * rx) @ (inv_t - inv_T)
-            g_a += ww2.sum() / a
-            g_b -= ww2 @ (1.0 / bx1)
+            ll, g_r, g_alpha, g_a, g_b = _add_dropout_mixture(
+                pos, r, alpha, a, b + pos.x - 1.0, (ll, g_r, g_alpha, g_a, g_b)
+            )
         return float(ll), np.array([g_r, g_alpha, g_a, g_b])
 
     def _diagnose(self, params: dict[str, float], data: Any) -> str | None:

@@ -13,7 +13,7 @@ from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from ._base import RFMData, ensure_finite
 from ._validation import check_count, check_time
-from .bgnbd import BGNBDModel, _softplus_and_weight
+from .bgnbd import BGNBDModel, _add_dropout_mixture
 
 __all__ = ["MBGNBDModel"]
 
@@ -43,25 +43,10 @@ class MBGNBDModel(BGNBDModel):
         g_a = n * digamma(a + b) - wx @ psi_abx
         g_b = wx @ (digamma(b + xs + 1.0) - psi_abx) + n * (digamma(a + b) - digamma(b))
         for part in (data.split(repeat=False), data.split(repeat=True)):
-            if not part.size:
-                continue
-            x, w = part.x, part.w
-            rx = r + x
-            log_T = np.log(alpha + part.T_values)
-            log_t = np.log(alpha + part.tx_values)
-            lt_T = log_T[part.T_index]
-            inv_T = np.exp(-log_T)[part.T_index]
-            diff = log_t[part.tx_index] - lt_T
-            inv_t = np.exp(-log_t)[part.tx_index]
-            bx = b + x
-            d = (np.log(a) - np.log(bx)) - rx * diff
-            soft, w2 = _softplus_and_weight(d)
-            ll += w @ (soft - rx * lt_T)
-            ww2 = w * w2
-            g_r -= w @ lt_T + ww2 @ diff
-            g_alpha -= (w * rx) @ inv_T + (ww2 * rx) @ (inv_t - inv_T)
-            g_a += ww2.sum() / a
-            g_b -= ww2 @ (1.0 / bx)
+            if part.size:
+                ll, g_r, g_alpha, g_a, g_b = _add_dropout_mixture(
+                    part, r, alpha, a, b + part.x, (ll, g_r, g_alpha, g_a, g_b)
+                )
         return float(ll), np.array([g_r, g_alpha, g_a, g_b])
 
     def conditional_probability_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
