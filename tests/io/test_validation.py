@@ -75,19 +75,23 @@ def test_quarantine_file(tmp_path, store, opts):
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0] == '"order_id","customer_id","paid_at","amount","status","_row","_reasons"'
     assert lines[1].startswith(
-        '"o2","c1","2024-03-05","-1","bad",3,"amount: \'-1\' is negative; status:'
-    )
+        '"o2","c1","2024-03-05","\'-1","bad",3,"amount: \'-1\' is negative; status:'
+    )  # the apostrophe keeps a spreadsheet from reading "-1" as a formula
     assert len(lines) == 2
     assert not list(q.parent.glob(".*.tmp"))
 
 
 def test_fixed_quarantine_file_can_be_imported_again(tmp_path, store, opts):
-    f = _orders(tmp_path, "o1,c1,2024-03-05,1,paid\no2,c1,2024-03-05,-1,paid\n")
+    f = _orders(
+        tmp_path, "o1,c1,2024-03-05,1,paid\no2,c1,2024-03-05,-1,paid\n=o3,c1,2024-03-05,-2,paid\n"
+    )
     rep = import_file(store, "orders", f, options=opts)
     q = Path(rep.quarantine_path)
-    q.write_bytes(q.read_bytes().replace(b'"-1"', b'"1"'))
+    q.write_bytes(q.read_bytes().replace(b'"\'-1"', b'"1"').replace(b'"\'-2"', b'"2"'))
     rep2 = import_file(store, "orders", q, options=opts)
-    assert (rep2.rows_imported, rep2.rows_quarantined) == (1, 0)
+    assert (rep2.rows_imported, rep2.rows_quarantined) == (2, 0)
+    assert rows(store, "SELECT order_id FROM orders WHERE amount = 2") == [("=o3",)]
+    assert any("apostrophe" in n for n in rep2.notes)
     assert sorted(rep2.columns_ignored) == ["_reasons", "_row"]
     assert rows(store, "SELECT attributes FROM orders WHERE order_id = 'o2'") == [(None,)]
 

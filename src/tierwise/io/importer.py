@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from tierwise.errors import ConfigError
+from tierwise.export import neutralise_formulas, restore_formulas
 from tierwise.io.mapping import ColumnMapping, MappingError, load_mapping
 from tierwise.io.options import ImportOptions
 from tierwise.io.plan import (
@@ -134,6 +135,9 @@ def _entity(name: str) -> Entity:
 def _import(
     store: Store, ent: Entity, raw: RawData, cmap: ColumnMapping, opts: ImportOptions, source: str
 ) -> ImportReport:
+    restored = 0
+    if "_reasons" in raw.table.column_names:  # a quarantine file, fixed and imported again
+        raw.table, restored = restore_formulas(raw.table)
     plan = build_plan(ent, raw.table.column_names, cmap, opts, raw.name)
     con = store.con
     _resolve_literals(con, plan, cmap)
@@ -154,6 +158,11 @@ def _import(
         notes=[*raw.notes, *plan.notes],
         dry_run=opts.dry_run,
     )
+    if restored:
+        report.notes.append(
+            f"{restored} cells of this quarantine file lost the apostrophe that kept them "
+            "from being read as formulas"
+        )
     if raw.table.num_rows == 0:
         report.notes.append("no data rows")
     run = _Run(con, plan, raw, opts, report)
@@ -715,7 +724,11 @@ def _quarantine_path(
 def _write_quarantine(
     path: Path, raw: RawData, mask: np.ndarray, reasons: dict[int, list[str]]
 ) -> None:
-    """Original columns + ``_row`` + ``_reasons`` (+ ``_text``), UTF-8 with BOM."""
+    """Original columns + ``_row`` + ``_reasons`` (+ ``_text``), UTF-8 with BOM.
+
+    Cells are neutralised against formula injection (`tierwise.export.safe_cell`): a
+    quarantine file holds exactly the rows nobody has vetted, and it is opened in Excel.
+    """
     idx = np.flatnonzero(mask)
     t = raw.table.take(pa.array(idx)) if raw.table.num_columns else pa.table({})
     cols = {name: t.column(name) for name in t.column_names}
@@ -723,7 +736,7 @@ def _write_quarantine(
     cols["_reasons"] = pa.array(["; ".join(reasons.get(int(i), [])) for i in idx], pa.string())
     if raw.record_text and any(int(i) in raw.record_text for i in idx):
         cols["_text"] = pa.array([raw.record_text.get(int(i)) for i in idx], pa.string())
-    table = pa.table(cols)
+    table = neutralise_formulas(pa.table(cols))
     with open(path, "wb") as fh:
         fh.write(b"\xef\xbb\xbf")
         pcsv.write_csv(table, fh, write_options=pcsv.WriteOptions(quoting_style="needed"))
