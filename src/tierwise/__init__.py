@@ -1,37 +1,44 @@
-"""tierwise: customer tiering for e-commerce and social-commerce shops."""
+"""tierwise: customer tiering for e-commerce and social-commerce shops.
+
+The public names below load on first use, so ``import tierwise`` (and the command line's
+``--help``) stays fast.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from tierwise.config import Config, load_config
-from tierwise.errors import (
-    ConfigError,
-    ImportValidationError,
-    NotFittedError,
-    StoreError,
-    TierwiseError,
-)
-from tierwise.features import customer_features
-from tierwise.pipeline import ProfileRun, compute_profiles
-from tierwise.project import CustomerProfile, Project
-from tierwise.schemes.rfm import RFMBinner
-from tierwise.store import Store
+_EXPORTS = {
+    "Config": "tierwise.config",
+    "load_config": "tierwise.config",
+    "ConfigError": "tierwise.errors",
+    "ImportValidationError": "tierwise.errors",
+    "NotFittedError": "tierwise.errors",
+    "StoreError": "tierwise.errors",
+    "TierwiseError": "tierwise.errors",
+    "customer_features": "tierwise.features",
+    "ProfileRun": "tierwise.pipeline",
+    "compute_profiles": "tierwise.pipeline",
+    "CustomerProfile": "tierwise.project",
+    "Project": "tierwise.project",
+    "RFMBinner": "tierwise.schemes.rfm",
+    "Store": "tierwise.store",
+}
 
-__all__ = [
-    "Config",
-    "ConfigError",
-    "CustomerProfile",
-    "ImportValidationError",
-    "NotFittedError",
-    "ProfileRun",
-    "Project",
-    "RFMBinner",
-    "Store",
-    "StoreError",
-    "TierwiseError",
-    "__version__",
-    "compute_profiles",
-    "customer_features",
-    "load_config",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tierwise' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -94,8 +94,12 @@ class Project:
     >>> p.profiles(format="polars")                                  # doctest: +SKIP
     """
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(
+        self, directory: str | Path, *, read_only: bool = False, wait: float = 0.0
+    ) -> None:
         self.directory = Path(directory)
+        self.read_only = read_only
+        self.wait = wait
         if not (self.directory / CONFIG_FILE).exists():
             raise TierwiseError(
                 f"{self.directory} is not a tierwise project (no {CONFIG_FILE}); "
@@ -124,7 +128,9 @@ class Project:
     def store(self) -> Store:
         """The project's store (opened on first use)."""
         if self._store is None:
-            self._store = Store(self.directory / STORE_FILE)
+            self._store = Store(
+                self.directory / STORE_FILE, read_only=self.read_only, wait=self.wait
+            )
         return self._store
 
     def close(self) -> None:
@@ -170,13 +176,10 @@ class Project:
     # -- run ----------------------------------------------------------------------------
     def default_as_of(self) -> dt.date:
         """The day of the newest order or event in the store (the default as-of date)."""
-        row = self.store.one(
-            "SELECT greatest((SELECT max(paid_at) FROM orders), "
-            "(SELECT max(occurred_at) FROM events))"
-        )
-        if row is None or row[0] is None:
+        day = self.store.newest_data_day()
+        if day is None:
             raise TierwiseError("the store has no orders or events yet; import data first")
-        return row[0].date()
+        return day
 
     def run(
         self,
@@ -268,13 +271,9 @@ class Project:
     def show(self, customer_id: str, as_of: dt.date | None = None) -> CustomerProfile:
         """One customer's features, labels and the evidence of each label."""
         as_of = as_of or self.store.latest_snapshot()
-        table = self.store.profile_table_name(as_of)
-        rows = self.store.arrow(
-            f'SELECT * FROM "{table}" WHERE customer_id = ?', [customer_id]
-        ).to_pylist()
-        if not rows:
+        features = self.store.customer_profile(as_of, customer_id)
+        if features is None:
             raise StoreError(f"no customer {customer_id!r} in the snapshot as of {as_of}")
-        features = rows[0]
         labels = self.store.read_labels(as_of, customer_id).to_pylist()
         for lab in labels:
             lab["evidence"] = json.loads(lab["evidence"])
@@ -287,19 +286,7 @@ class Project:
         ``carrying`` everyone who carries it (they differ in multi-label schemes), ``share``
         is ``carrying`` over all customers of the snapshot.
         """
-        as_of = as_of or self.store.latest_snapshot()
-        table = self.store.arrow(
-            """SELECT scheme, label, any_value(label_zh) AS label_zh,
-                      any_value(label_en) AS label_en,
-                      count(*) FILTER (is_primary) AS customers,
-                      count(*) AS carrying,
-                      round(count(*) / any_value(n), 4) AS share
-               FROM labels, (SELECT customers AS n FROM snapshots WHERE as_of = ?) AS total
-               WHERE as_of = ? AND scheme <> 'rfm'
-               GROUP BY scheme, label ORDER BY scheme, carrying DESC, label""",
-            [as_of, as_of],
-        )
-        return _convert(table, format)
+        return _convert(self.store.label_summary(as_of or self.store.latest_snapshot()), format)
 
     def tag_distribution(
         self, by: str = "lifecycle", *, as_of: dt.date | None = None, format: TableFormat = "pandas"
@@ -307,22 +294,7 @@ class Project:
         """Per segment (a profile column such as ``lifecycle``), how many customers carry
         each precise tag: ``n_customers``, ``segment_size`` and their ``share``."""
         as_of = as_of or self.store.latest_snapshot()
-        table = self.store.profile_table_name(as_of)
-        columns = self.store.arrow(f'SELECT * FROM "{table}" LIMIT 0').column_names
-        if by not in columns:
-            raise TierwiseError(f"no column {by!r} in the profiles; try lifecycle or rfm_group")
-        seg = f"coalesce(CAST(\"{by}\" AS VARCHAR), '(none)')"
-        result = self.store.arrow(
-            f"""WITH p AS (SELECT {seg} AS segment, tags FROM "{table}"),
-                    sizes AS (SELECT segment, count(*) AS segment_size FROM p GROUP BY segment),
-                    tagged AS (SELECT segment, unnest(string_split(tags, ';')) AS tag
-                               FROM p WHERE tags IS NOT NULL)
-               SELECT segment, tag, count(*) AS n_customers, any_value(segment_size)
-                      AS segment_size, round(count(*) / any_value(segment_size), 4) AS share
-               FROM tagged JOIN sizes USING (segment)
-               GROUP BY segment, tag ORDER BY segment, n_customers DESC, tag"""
-        )
-        return _convert(result, format)
+        return _convert(self.store.tag_distribution(as_of, by), format)
 
     def intention_risers(
         self,
@@ -364,15 +336,6 @@ class Project:
         )  # fmt: skip
         return _convert(expr.to_pyarrow(), format)
 
-    def _paid_orders(self, until: dt.date | None = None) -> Any:
-        """Paid orders (customer_id, datetime, amount) from the store, up to a day."""
-        sql = "SELECT customer_id, paid_at AS datetime, amount FROM orders WHERE status = 'paid'"
-        params: list = []
-        if until is not None:
-            sql += " AND paid_at < ?"
-            params.append(dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
-        return self.store.arrow(sql, params).to_pandas()
-
     def clv_validate(
         self,
         calibration_end: dt.date,
@@ -400,7 +363,7 @@ class Project:
         from tierwise.clv import calibration_holdout_report
 
         report = calibration_holdout_report(
-            self._paid_orders(observation_end), calibration_end, observation_end,
+            self.store.paid_orders(observation_end).to_pandas(), calibration_end, observation_end,
             model=model or self.config.clv.model, freq=self.config.clv.time_unit,
         )  # fmt: skip
         if plots_dir is not None:
@@ -425,6 +388,10 @@ class Project:
         cfg = self.config.clv.model_copy(update={"model": model} if model else {})
         inputs = clv_inputs(duckdb_tables(self.store)["orders"], as_of).to_pandas()
         return fit_clv(inputs, _margin_rates(self.store, as_of), cfg)
+
+    def clv_meta(self, as_of: dt.date | None = None) -> dict[str, Any]:
+        """What a snapshot's CLV step fitted: models, parameters, thresholds, notes."""
+        return self.store.snapshot_meta(as_of or self.store.latest_snapshot()).get("clv") or {}
 
     def export(
         self, what: Literal["profiles", "labels"], path: str | Path, *, as_of: dt.date | None = None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,26 +50,69 @@ class Store:
         The DuckDB file; created with the current layout when missing. ``":memory:"`` for a
         throw-away store.
     read_only : bool
-        Open without write access.
+        Open without write access (several readers may share the file).
+    wait : float
+        Seconds to keep trying while another process holds the file.
 
     Raises
     ------
     StoreError
-        If the file was written by a newer layout or is not a tierwise store.
+        If the file was written by a newer layout, is not a tierwise store, or another
+        process holds it (the message says which command).
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, wait: float = 0.0) -> None:
         self.path = str(path)
+        self.read_only = read_only
         is_new = self.path == ":memory:" or not Path(self.path).exists()
         if is_new and read_only:
             raise StoreError(f"no store at {self.path}")
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self.con = self._connect(wait)
+        self._owner: Path | None = None
+        if not read_only and self.path != ":memory:":
+            self._owner = Path(f"{self.path}.owner")
+            self._owner.write_text(
+                json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv),
+                            "since": dt.datetime.now().isoformat(timespec="seconds")}),
+                encoding="utf-8",
+            )  # fmt: skip
         if is_new:
             self._create()
         self._check_version()
+
+    def _connect(self, wait: float) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                return duckdb.connect(self.path, read_only=self.read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(f"cannot open store {self.path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreError(self._held_by(wait)) from None
+                time.sleep(0.2)
+            except duckdb.ConnectionException as exc:
+                if self.read_only and "different configuration" in str(exc):
+                    # this process already holds the file read-write: share that access
+                    return duckdb.connect(self.path)
+                raise StoreError(f"cannot open store {self.path}: {exc}") from None
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open store {self.path}: {exc}") from None
+
+    def _held_by(self, waited: float) -> str:
+        """Which command holds the store, for the error message."""
+        who = "another process"
+        try:
+            owner = json.loads(Path(f"{self.path}.owner").read_text("utf-8"))
+            who = f"another tierwise command (PID {owner['pid']}: {owner['command']}, since " \
+                  f"{owner['since']})"  # fmt: skip
+        except (OSError, ValueError, KeyError):
+            pass
+        after = f" after waiting {waited:g} s" if waited > 0 else ""
+        return (
+            f"the store {self.path} is in use by {who}{after}; let it finish, "
+            "or add --wait SECONDS to wait for it"
+        )
 
     # -- layout ---------------------------------------------------------------------------
     def _create(self) -> None:
@@ -220,15 +266,12 @@ class Store:
 
     def read_profiles(self, as_of: dt.date | None = None) -> pa.Table:
         """The profile table of one snapshot (the newest by default)."""
-        as_of = as_of or self.latest_snapshot()
-        if as_of not in self.snapshots():
-            raise StoreError(
-                f"no snapshot as of {as_of}; have {', '.join(map(str, self.snapshots()))}"
-            )
-        return self.arrow(f'SELECT * FROM "{self.profile_table_name(as_of)}" ORDER BY customer_id')
+        name = self._require_snapshot(as_of or self.latest_snapshot())
+        return self.arrow(f'SELECT * FROM "{name}" ORDER BY customer_id')
 
     def read_labels(self, as_of: dt.date, customer_id: str | None = None) -> pa.Table:
         """Labels with their evidence for one snapshot (optionally one customer)."""
+        self._require_snapshot(as_of)
         sql = (
             "SELECT customer_id, scheme, label, label_zh, label_en, is_primary, rule, evidence "
             "FROM labels WHERE as_of = ?"
@@ -240,9 +283,89 @@ class Store:
         order = " ORDER BY customer_id, scheme, is_primary DESC, label"
         return self.arrow(sql + order, params)
 
+    # -- typed reads --------------------------------------------------------------------
+    def newest_data_day(self) -> dt.date | None:
+        """The day of the newest order or event (``None`` for a store without either)."""
+        row = self.one(
+            "SELECT greatest((SELECT max(paid_at) FROM orders), "
+            "(SELECT max(occurred_at) FROM events))"
+        )
+        return row[0].date() if row and row[0] is not None else None
+
+    def oldest_data_day(self) -> dt.date | None:
+        """The day of the oldest order or event (``None`` for a store without either)."""
+        row = self.one(
+            "SELECT least((SELECT min(paid_at) FROM orders), "
+            "(SELECT min(occurred_at) FROM events))"
+        )
+        return row[0].date() if row and row[0] is not None else None
+
+    def _require_snapshot(self, as_of: dt.date) -> str:
+        if as_of not in self.snapshots():
+            have = ", ".join(map(str, self.snapshots())) or "none yet (run `tierwise run`)"
+            raise StoreError(f"no snapshot as of {as_of}; have {have}")
+        return self.profile_table_name(as_of)
+
+    def profile_columns(self, as_of: dt.date) -> list[str]:
+        """The columns of a snapshot's profile table."""
+        name = self._require_snapshot(as_of)
+        return self.arrow(f'SELECT * FROM "{name}" LIMIT 0').column_names
+
+    def customer_profile(self, as_of: dt.date, customer_id: str) -> dict | None:
+        """One customer's row of a snapshot, or ``None`` when the customer is not in it."""
+        name = self._require_snapshot(as_of)
+        rows = self.arrow(
+            f'SELECT * FROM "{name}" WHERE customer_id = ?', [customer_id]
+        ).to_pylist()
+        return rows[0] if rows else None
+
+    def label_summary(self, as_of: dt.date) -> pa.Table:
+        """Customers per label of every scheme (primary, carrying, share of all)."""
+        self._require_snapshot(as_of)
+        return self.arrow(
+            """SELECT scheme, label, any_value(label_zh) AS label_zh,
+                      any_value(label_en) AS label_en,
+                      count(*) FILTER (is_primary) AS customers,
+                      count(*) AS carrying,
+                      round(count(*) / any_value(n), 4) AS share
+               FROM labels, (SELECT customers AS n FROM snapshots WHERE as_of = ?) AS total
+               WHERE as_of = ? AND scheme <> 'rfm'
+               GROUP BY scheme, label ORDER BY scheme, carrying DESC, label""",
+            [as_of, as_of],
+        )
+
+    def tag_distribution(self, as_of: dt.date, by: str) -> pa.Table:
+        """Per value of a profile column, how many customers carry each precise tag."""
+        name = self._require_snapshot(as_of)
+        if by not in self.profile_columns(as_of):
+            raise StoreError(f"no column {by!r} in the profiles; try lifecycle or rfm_group")
+        seg = f"coalesce(CAST(\"{by}\" AS VARCHAR), '(none)')"
+        return self.arrow(
+            f"""WITH p AS (SELECT {seg} AS segment, tags FROM "{name}"),
+                    sizes AS (SELECT segment, count(*) AS segment_size FROM p GROUP BY segment),
+                    tagged AS (SELECT segment, unnest(string_split(tags, ';')) AS tag
+                               FROM p WHERE tags IS NOT NULL)
+               SELECT segment, tag, count(*) AS n_customers, any_value(segment_size)
+                      AS segment_size, round(count(*) / any_value(segment_size), 4) AS share
+               FROM tagged JOIN sizes USING (segment)
+               GROUP BY segment, tag ORDER BY segment, n_customers DESC, tag"""
+        )
+
+    def paid_orders(self, until: dt.date | None = None) -> pa.Table:
+        """Paid orders as (customer_id, datetime, amount), up to the end of a day."""
+        sql = "SELECT customer_id, paid_at AS datetime, amount FROM orders WHERE status = 'paid'"
+        params: list = []
+        if until is not None:
+            sql += " AND paid_at < ?"
+            params.append(dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+        return self.arrow(sql, params)
+
     def close(self) -> None:
         """Close the connection."""
         self.con.close()
+        if self._owner is not None:
+            self._owner.unlink(missing_ok=True)
+            self._owner = None
 
     def __enter__(self) -> Store:
         return self

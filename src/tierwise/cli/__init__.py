@@ -1,0 +1,12 @@
+"""The ``tierwise`` command: thin commands that call the library.
+
+Each module registers its commands on one Typer app; heavy libraries are imported inside the
+commands, so ``tierwise --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from tierwise.cli import clv, commands, intention, tags  # noqa: F401  (they register commands)
+from tierwise.cli._app import app, main
+
+__all__ = ["app", "main"]
