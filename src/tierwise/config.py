@@ -23,8 +23,10 @@ __all__ = [
     "FeatureConfig",
     "IntentionConfig",
     "LabelRule",
+    "QuadrantLinesConfig",
     "RFMConfig",
     "RuleScheme",
+    "RunConfig",
     "TagsConfig",
     "default_config_text",
     "load_config",
@@ -185,8 +187,49 @@ class CLVConfig(_Strict):
     min_buyers: int = Field(default=50, ge=2)
     seed_lifetime: Literal["model"] | float = "model"
     seed_horizon_years: float = Field(default=3.0, gt=0)
-    loyalty_threshold: Literal["median", "mean"] | float = "median"
-    profit_threshold: Literal["median", "mean"] | float = "median"
+
+
+class QuadrantLinesConfig(_Strict):
+    """The loyalty and profit lines of the loyalty x profitability map (`quadrant` scheme).
+
+    ``auto``: the median, unless at least ``tie_share`` of the buyers sit exactly on it (a
+    degenerate median such as 0), then the 2-means split of the axis; or ``median``,
+    ``mean``, or a fixed number.
+    """
+
+    enabled: bool = True
+    loyalty: Literal["auto", "median", "mean"] | float = "auto"
+    profit: Literal["auto", "median", "mean"] | float = "auto"
+    tie_share: float = Field(default=0.2, gt=0, le=1)
+
+
+DEFAULT_STEPS = ["features", "influence", "tags", "clv", "quadrant_lines", "rfm", "schemes"]
+
+
+class RunConfig(_Strict):
+    """The steps of a run, in order, and whether fitted state is learned anew each run.
+
+    ``fit: refit`` learns RFM edges, CLV parameters and the quadrant's lines at every run;
+    ``reuse_latest`` reuses those of the newest earlier snapshot (so day-to-day moves are
+    moves of customers), and refits only when asked (``tierwise run --refit``).
+    """
+
+    steps: list[str] = Field(default_factory=lambda: list(DEFAULT_STEPS), min_length=1)
+    fit: Literal["refit", "reuse_latest"] = "refit"
+
+    @field_validator("steps")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        from tierwise.steps.runner import known_steps
+
+        unknown = [s for s in v if s not in known_steps()]
+        if unknown:
+            raise ValueError(f"unknown step(s) {unknown}; known: {', '.join(known_steps())}")
+        if v[0] != "features":
+            raise ValueError("the first step must be features")
+        if len(set(v)) != len(v):
+            raise ValueError("a step is listed twice")
+        return v
 
 
 class Config(_Strict):
@@ -196,6 +239,8 @@ class Config(_Strict):
     rfm: RFMConfig
     tags: TagsConfig = TagsConfig()
     clv: CLVConfig = CLVConfig()
+    quadrant_lines: QuadrantLinesConfig = QuadrantLinesConfig()
+    run: RunConfig = RunConfig()
     schemes: dict[str, RuleScheme]
 
     @field_validator("schemes")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from tierwise.config import Config, default_config_text, load_config
-from tierwise.errors import StoreError, TierwiseError
+from tierwise.errors import FittedStateError, StoreError, TierwiseError
 from tierwise.evidence import labels_query
 from tierwise.pipeline import ProfileRun, compute_profiles
 from tierwise.schemes.rfm import RFMBinner
@@ -56,20 +56,6 @@ class CustomerProfile:
             "features": {k: _jsonable(v) for k, v in self.features.items()},
             "labels": self.labels,
         }
-
-
-def _margin_rates(store: Store, as_of: dt.date) -> Any:
-    """Gross-margin rate of each customer's paid orders with a known margin, up to a day."""
-    cutoff = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    rates = store.arrow(
-        """SELECT customer_id, sum(coalesce(gross_margin, amount - cost)) / sum(amount) AS rate
-           FROM orders WHERE status = 'paid' AND paid_at < ?
-             AND coalesce(gross_margin, amount - cost) IS NOT NULL
-           GROUP BY customer_id HAVING sum(amount) > 0""",
-        [cutoff],
-    ).to_pandas()
-    rate = rates.set_index("customer_id").rate
-    return rate.where(rate.between(0, 1))
 
 
 def _jsonable(value: Any) -> Any:
@@ -189,6 +175,8 @@ class Project:
         spark: Any = None,
         source: str | Path | None = None,
         rfm: RFMBinner | None = None,
+        fit_from: dt.date | Literal["latest"] | None = None,
+        refit: bool = False,
         progress: Progress | None = None,
     ) -> ProfileRun:
         """Compute every customer's features and labels as of a day and store the snapshot.
@@ -206,11 +194,31 @@ class Project:
             Parquet folder for Spark (see `tierwise.engine.spark_tables`).
         rfm : RFMBinner, optional
             Score on these fitted edges instead of fitting new ones.
+        fit_from : datetime.date or "latest", optional
+            Reuse the fitted state (RFM edges, CLV parameters, quadrant lines) stored with
+            that snapshot ("latest": the newest one before ``as_of``), so moves between days
+            are moves of customers. By default ``run.fit`` of the config decides.
+        refit : bool
+            Learn everything anew even when ``run.fit`` is ``reuse_latest``.
         progress : callable, optional
             Called with a short description before each step.
+
+        Raises
+        ------
+        FittedStateError
+            When the state to reuse is missing or was learned under another config block.
         """
         say = progress or (lambda _msg: None)
         as_of = as_of or self.default_as_of()
+        first = self.store.oldest_data_day()
+        if first is None:
+            raise TierwiseError("the store has no orders or events yet; import data first")
+        if as_of < first:
+            raise TierwiseError(
+                f"--as-of {as_of} is before the first order or event ({first}): the snapshot "
+                "would be empty; nothing was stored"
+            )
+        fitted, source = self._fitted_state(as_of, fit_from, refit)
         if engine == "duckdb":
             from tierwise.engine import duckdb_tables
 
@@ -229,16 +237,41 @@ class Project:
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of, self.config,
-            rfm=rfm, base_dir=self.directory,
+            rfm=rfm, fitted=fitted, fitted_source=source, base_dir=self.directory,
         )  # fmt: skip
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
             as_of,
             result.profiles,
-            labels_query=lambda name: labels_query(name, result.config, result.rfm),
+            labels_query=lambda name: labels_query(
+                name, result.config, result.rfm, result.scheme_params
+            ),
             meta=result.meta(),
         )
         return result
+
+    def _fitted_state(
+        self, as_of: dt.date, fit_from: dt.date | str | None, refit: bool
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The stored state a run reuses (``None``: fit anew) and where it comes from."""
+        if refit:
+            return None, ""
+        if fit_from is None and self.config.run.fit == "reuse_latest":
+            fit_from = "latest"
+        if fit_from is None:
+            return None, ""
+        if fit_from == "latest":
+            earlier = [d for d in self.store.snapshots() if d < as_of]
+            if not earlier:
+                return None, ""  # the first run of a shop learns what later runs reuse
+            fit_from = earlier[-1]
+        meta = self.store.snapshot_meta(fit_from)  # says so when there is no such snapshot
+        if "fitted" not in meta:
+            raise FittedStateError(
+                f"the snapshot as of {fit_from} has no stored fitted state (made by an older "
+                "tierwise); run with --refit"
+            )
+        return meta["fitted"], f"the snapshot as of {fit_from}"
 
     # -- read ---------------------------------------------------------------------------
     def snapshots(self) -> list[dt.date]:
@@ -248,10 +281,17 @@ class Project:
     def fitted_rfm(self, as_of: dt.date | None = None) -> RFMBinner:
         """The RFM binner a snapshot was scored with, to score another run on the same edges."""
         meta = self.store.snapshot_meta(as_of or self.store.latest_snapshot())
+        state = (meta.get("fitted") or {}).get("rfm", {}).get("state") or {
+            "edges": meta["rfm_edges"]
+        }
         binner = RFMBinner(quantiles=self.config.rfm.quantiles)
-        binner.edges_ = meta["rfm_edges"]
-        binner.n_buyers_ = None
+        binner.edges_ = state["edges"]
+        binner.n_buyers_ = state.get("n_buyers")
         return binner
+
+    def fitted_state(self, as_of: dt.date | None = None) -> dict[str, Any]:
+        """What each learning step of a snapshot learned (or reused), as stored data."""
+        return self.store.snapshot_meta(as_of or self.store.latest_snapshot()).get("fitted", {})
 
     def profiles(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas") -> Any:
         """The profile table of a snapshot (newest by default)."""
@@ -342,6 +382,7 @@ class Project:
         observation_end: dt.date | None = None,
         *,
         model: str | None = None,
+        penalizer: float | None = None,
         plots_dir: str | Path | None = None,
     ) -> Any:
         """Fit a purchase model on the calibration period and check it on the holdout.
@@ -352,6 +393,8 @@ class Project:
             Last day of calibration, and of the holdout (default: the newest order).
         model : str, optional
             ``paretonbd``, ``bgnbd`` or ``mbgnbd``; default ``clv.model`` of the config.
+        penalizer : float, optional
+            L2 penalty on the log-parameters; default ``clv.penalizer`` of the config.
         plots_dir : path, optional
             Write the model-check plots there as PNG: frequency histogram, cumulative and
             weekly repeat purchases, conditional expectations, P(alive) matrix.
@@ -360,11 +403,13 @@ class Project:
         -------
         tierwise.clv.CalibrationHoldoutReport
         """
-        from tierwise.clv import calibration_holdout_report
+        from tierwise.clv import calibration_holdout_report, make_model
 
+        estimator = make_model(model or self.config.clv.model)
+        estimator.penalizer = self.config.clv.penalizer if penalizer is None else penalizer
         report = calibration_holdout_report(
             self.store.paid_orders(observation_end).to_pandas(), calibration_end, observation_end,
-            model=model or self.config.clv.model, freq=self.config.clv.time_unit,
+            model=estimator, freq=self.config.clv.time_unit,
         )  # fmt: skip
         if plots_dir is not None:
             from tierwise.clv_plots import write_model_checks
@@ -387,7 +432,7 @@ class Project:
         as_of = as_of or self.default_as_of()
         cfg = self.config.clv.model_copy(update={"model": model} if model else {})
         inputs = clv_inputs(duckdb_tables(self.store)["orders"], as_of).to_pandas()
-        return fit_clv(inputs, _margin_rates(self.store, as_of), cfg)
+        return fit_clv(inputs, cfg)
 
     def clv_meta(self, as_of: dt.date | None = None) -> dict[str, Any]:
         """What a snapshot's CLV step fitted: models, parameters, thresholds, notes."""

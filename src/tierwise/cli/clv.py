@@ -33,19 +33,23 @@ def clv_fit(
     as_json: AsJson = False,
 ) -> None:
     """Fit the purchase and spend models on every buyer; print parameters and errors."""
+    from tierwise.steps.quadrant_lines import learn_lines
+
     with open_project(project, read_only=True) as p:
         result = p.clv_fit(parse_date(as_of), model=model)
+        lines = learn_lines(result.table, p.config.quadrant_lines) if len(result.table) else {}
     if result.model is None:
         raise fail(result.note)
     if as_json:
-        typer.echo(json.dumps(result.meta(), ensure_ascii=False))
+        typer.echo(json.dumps({**result.meta(), "quadrant_lines": lines}, ensure_ascii=False))
         return
     for m in (result.model, result.spend_model):
         if m is not None:
             rows = m.summary().reset_index().to_dict("records")
             emit(f"{type(m).__name__}: log-likelihood {m.log_likelihood_:.1f}", rows)
-    lines = ", ".join(f"{k} {v:.4g}" for k, v in result.quadrant_thresholds.items())
-    out.print(f"quadrant thresholds: {lines}", highlight=False)
+    for key in ("loyalty", "profit"):
+        line, how = lines[f"{key}_threshold"], lines[f"{key}_line_method"]
+        out.print(f"quadrant {key} line: {line:.4g} ({how})", highlight=False)
     if result.note:
         out.print(f"note: {result.note}", highlight=False)
 
@@ -58,6 +62,9 @@ def clv_validate(
         str | None, typer.Option(help="Last day of the holdout (default: newest order).")
     ] = None,
     model: Annotated[str | None, typer.Option(help="paretonbd, bgnbd or mbgnbd.")] = None,
+    penalizer: Annotated[
+        float | None, typer.Option(help="L2 penalty (default: clv.penalizer of the config).")
+    ] = None,
     plots: Annotated[Path | None, typer.Option(help="Write the model-check PNGs here.")] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -67,6 +74,7 @@ def clv_validate(
             parse_date(calibration_end, "calibration end"),
             parse_date(observation_end, "--observation-end"),
             model=model,
+            penalizer=penalizer,
             plots_dir=plots,
         )
     figures = report.to_dict()
@@ -75,6 +83,8 @@ def clv_validate(
         return
     rows = [{"figure": k, "value": v} for k, v in figures.items() if not isinstance(v, dict)]
     emit(f"{report.model}: calibration to {calibration_end}", rows)
+    params = [{"parameter": k, "estimate": v} for k, v in figures["params"].items()]
+    emit("fitted parameters", params)
     if plots is not None:
         out.print(f"plots written to {plots}")
 

@@ -74,10 +74,19 @@ def run(
     source: Annotated[
         str | None, typer.Option(help="Parquet folder the Spark cluster reads (export tables).")
     ] = None,
+    reuse_fit: Annotated[
+        str | None,
+        typer.Option(help="Reuse the RFM edges, CLV parameters and quadrant lines of the "
+                          "snapshot of this day (or 'latest')."),
+    ] = None,
+    refit: Annotated[
+        bool, typer.Option("--refit", help="Learn everything anew (overrides run.fit).")
+    ] = False,
     as_json: AsJson = False,
     fmt: Format = "table",
 ) -> None:
     """Compute every customer's features and labels as of a day; store the snapshot."""
+    fit_from = reuse_fit if reuse_fit in (None, "latest") else parse_date(reuse_fit, "--reuse-fit")
     with open_project(project) as p, out.status("starting…") as status:
         spark = None
         if engine == "spark":
@@ -87,11 +96,19 @@ def run(
             spark = spark_session(spark_master)
         result = p.run(
             parse_date(as_of), engine=engine, spark=spark, source=source,
-            progress=progress(status),
+            fit_from=fit_from, refit=refit, progress=progress(status),
         )  # fmt: skip
         summary = p.summary(result.as_of, format="arrow").to_pylist()
+    if as_json or fmt != "table":
+        emit("", summary, fmt=fmt, as_json=as_json)
+        return
     title = f"snapshot as of {result.as_of}: {result.profiles.num_rows} customers"
-    emit(title, summary, fmt=fmt, as_json=as_json)
+    emit(title, summary)
+    for name, entry in result.fitted.items():
+        if entry.get("reused"):
+            out.print(f"{name}: reused the state fitted on {entry['fitted_on']}", highlight=False)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, markup=False)
 
 
 @command(app)
