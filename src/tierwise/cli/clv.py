@@ -20,12 +20,23 @@ from tierwise.cli._common import (
     out,
     parse_date,
 )
+from tierwise.cli._i18n import t
 
-clv_app = typer.Typer(help="Lifetime value: fit, validate, show.", no_args_is_help=True)
+clv_app = typer.Typer(
+    help=t("Lifetime value: fit, validate, show.", "客户生命周期价值：拟合、验证、查看。"),
+    no_args_is_help=True,
+)
 app.add_typer(clv_app, name="clv")
 
 
-@command(clv_app, "fit")
+@command(
+    clv_app,
+    "fit",
+    help=t(
+        "Fit the purchase and spend models on every buyer; print parameters and errors.",
+        "在全部购买客户上拟合购买与消费模型，打印参数及标准误。",
+    ),
+)
 def clv_fit(
     project: ProjectDir = None,
     as_of: AsOf = None,
@@ -54,7 +65,14 @@ def clv_fit(
         out.print(f"note: {result.note}", highlight=False)
 
 
-@command(clv_app, "validate")
+@command(
+    clv_app,
+    "validate",
+    help=t(
+        "Calibration/holdout check: predicted vs actual repeat purchases.",
+        "校准/留出检验：预测与实际复购对比。",
+    ),
+)
 def clv_validate(
     calibration_end: Annotated[str, typer.Argument(help="Last day of calibration.")],
     project: ProjectDir = None,
@@ -89,7 +107,14 @@ def clv_validate(
         out.print(f"plots written to {plots}")
 
 
-@command(clv_app, "show")
+@command(
+    clv_app,
+    "show",
+    help=t(
+        "What a snapshot's CLV step fitted: models, parameters, notes.",
+        "某快照的 CLV 步骤拟合结果：模型、参数、说明。",
+    ),
+)
 def clv_show(project: ProjectDir = None, as_of: AsOf = None) -> None:
     """What a snapshot's CLV step fitted: models, parameters, quadrant thresholds."""
     with open_project(project, read_only=True) as p:
