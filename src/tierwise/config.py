@@ -18,6 +18,7 @@ from tierwise.errors import ConfigError
 from tierwise.schemes.rules import Condition
 
 __all__ = [
+    "AudienceConfig",
     "CLVConfig",
     "Config",
     "FeatureConfig",
@@ -189,6 +190,24 @@ class CLVConfig(_Strict):
     profit_threshold: Literal["median", "mean"] | float = "median"
 
 
+class AudienceConfig(_Strict):
+    """Audience exports: which columns hold personal data, masked unless asked otherwise.
+
+    ``pii_columns`` maps a kind of personal data (how it is masked: ``phone`` 138****1234,
+    ``name`` 张*, ``email`` a***@x.com, ``address`` first 6 characters, ``other`` first and
+    last character) to regular expressions matched case-insensitively against column names
+    and against the keys of the customers' ``attributes`` JSON.
+    """
+
+    pii_columns: dict[Literal["phone", "name", "email", "address", "other"], list[str]] = {
+        "phone": [r"phone|mobile|手机|电话|(^|_)tel($|_)|telephone"],
+        "name": [r"(^|_)name$|^name|姓名|nick|昵称|收件人|收货人"],
+        "email": [r"e_?mail|邮箱"],
+        "address": [r"address|addr$|地址"],
+        "other": [r"id_?card|身份证|passport|wechat_id|微信号"],
+    }
+
+
 class Config(_Strict):
     """The whole configuration of a project."""
 
@@ -196,6 +215,7 @@ class Config(_Strict):
     rfm: RFMConfig
     tags: TagsConfig = TagsConfig()
     clv: CLVConfig = CLVConfig()
+    audience: AudienceConfig = AudienceConfig()
     schemes: dict[str, RuleScheme]
 
     @field_validator("schemes")
