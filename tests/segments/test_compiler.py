@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ibis
 import pytest
-
 from handmade import AS_OF, EVENTS, KNOWN, ORDERS, PROFILES, SAVED, SNAPSHOTS
+
 from tierwise.config import Config
 from tierwise.segments import SegmentContext, SegmentError, scheme_labels, segment_filter
 

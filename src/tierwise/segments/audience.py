@@ -179,7 +179,7 @@ def export_audience(
     book = SegmentBook(directory)
     segment = resolve_segment(spec, book)
     ctx = store_context(store, config, as_of, segments=book.expressions(), base_dir=directory)
-    order, extra = _choose_columns(segment, columns, ctx.profiles.columns)
+    order, extra = _choose_columns(segment, columns, list(ctx.profiles.columns))
     profile_part = [c for c in order if c not in extra]
     table = segment_members(segment, ctx, profile_part).to_pyarrow()
     table = _with_customer_columns(store, table, order, extra)
