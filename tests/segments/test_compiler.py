@@ -10,14 +10,17 @@ from tierwise.config import Config
 from tierwise.segments import SegmentContext, SegmentError, scheme_labels, segment_filter
 
 
-def make_context(con, segments=None) -> SegmentContext:
-    """The hand-made tables on an Ibis backend."""
+def make_context(con, segments=None, register=None) -> SegmentContext:
+    """The hand-made tables on an Ibis backend (``register(name, table)`` puts them there)."""
     tables = {
         "profiles": PROFILES, "events": EVENTS, "orders": ORDERS,
         **{f"snap_{d:%Y%m%d}": t for d, t in SNAPSHOTS.items()},
     }  # fmt: skip
     for name, table in tables.items():
-        con.create_table(name, table, overwrite=True)
+        if register is None:
+            con.create_table(name, table, overwrite=True)
+        else:
+            register(name, table)
     return SegmentContext(
         profiles=con.table("profiles"),
         as_of=AS_OF,

@@ -28,7 +28,11 @@ def spark_ctx():
 
     session = spark_session("local[2]")
     session.sparkContext.setLogLevel("ERROR")
-    return make_context(ibis.pyspark.connect(session))
+
+    def register(name, table):  # temporary views: nothing is written to disk
+        session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
+
+    return make_context(ibis.pyspark.connect(session), register=register)
 
 
 @pytest.mark.parametrize("expr", PARITY)
