@@ -18,6 +18,7 @@ from tierwise.errors import ConfigError
 from tierwise.schemes.rules import Condition
 
 __all__ = [
+    "AudienceConfig",
     "CLVConfig",
     "Config",
     "FeatureConfig",
@@ -232,6 +233,24 @@ class RunConfig(_Strict):
         return v
 
 
+class AudienceConfig(_Strict):
+    """Audience exports: which columns hold personal data, masked unless asked otherwise.
+
+    ``pii_columns`` maps a kind of personal data (how it is masked: ``phone`` 138****1234,
+    ``name`` 张*, ``email`` a***@x.com, ``address`` first 6 characters, ``other`` first and
+    last character) to regular expressions matched case-insensitively against column names
+    and against the keys of the customers' ``attributes`` JSON.
+    """
+
+    pii_columns: dict[Literal["phone", "name", "email", "address", "other"], list[str]] = {
+        "phone": [r"phone|mobile|手机|电话|(^|_)tel($|_)|telephone"],
+        "name": [r"(^|_)name$|^name|姓名|nick|昵称|收件人|收货人"],
+        "email": [r"e_?mail|邮箱"],
+        "address": [r"address|addr$|地址"],
+        "other": [r"id_?card|身份证|passport|wechat_id|微信号"],
+    }
+
+
 class Config(_Strict):
     """The whole configuration of a project."""
 
@@ -241,6 +260,7 @@ class Config(_Strict):
     clv: CLVConfig = CLVConfig()
     quadrant_lines: QuadrantLinesConfig = QuadrantLinesConfig()
     run: RunConfig = RunConfig()
+    audience: AudienceConfig = AudienceConfig()
     schemes: dict[str, RuleScheme]
 
     @field_validator("schemes")

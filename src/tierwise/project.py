@@ -248,6 +248,7 @@ class Project:
             ),
             meta=result.meta(),
         )
+        self.record_segments(as_of, progress=say)
         return result
 
     def _fitted_state(
@@ -450,3 +451,120 @@ class Project:
             else self.store.read_labels(as_of or self.store.latest_snapshot())
         )
         return write_table(table, path)
+
+    # -- segments, moves, audiences ------------------------------------------------------
+    def segment_book(self) -> Any:
+        """The saved segments of this project (``segments.yaml``); see `tierwise.segments`."""
+        from tierwise.segments import SegmentBook
+
+        return SegmentBook(self.directory)
+
+    def segment_context(self, as_of: dt.date | None = None) -> Any:
+        """The context segment expressions are evaluated in, on a snapshot (newest default).
+
+        Pass it with an expression to `tierwise.segments.segment_filter` to get a boolean Ibis
+        expression over ``context.profiles``.
+        """
+        from tierwise.segments import store_context
+
+        return store_context(
+            self.store, self.config, as_of, segments=self.segment_book().expressions(),
+            base_dir=self.directory,
+        )  # fmt: skip
+
+    def segment(
+        self,
+        name_or_expr: str,
+        as_of: dt.date | None = None,
+        *,
+        columns: list[str] | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """The profile rows of a segment's members (a saved segment's name or an expression).
+
+        Examples
+        --------
+        >>> p.segment("orders > 2 and last_order_at > -30d")                # doctest: +SKIP
+        >>> p.segment("vip_churn_risk", format="polars")                     # doctest: +SKIP
+        """
+        from tierwise.segments import resolve_segment, segment_members
+
+        seg = resolve_segment(name_or_expr, self.segment_book())
+        members = segment_members(seg, self.segment_context(as_of), columns)
+        return _convert(members.to_pyarrow(), format)
+
+    def segment_count(
+        self, name_or_expr: str, as_of: dt.date | None = None, *, sample: int = 10
+    ) -> Any:
+        """How many customers a segment holds, with a sample; see `SegmentCount`."""
+        from tierwise.segments import count_segment, resolve_segment
+
+        seg = resolve_segment(name_or_expr, self.segment_book())
+        return count_segment(seg, self.segment_context(as_of), sample=sample)
+
+    def add_segment(self, name: str, expr: str, *, description: str = "") -> Any:
+        """Check a segment on the newest snapshot (its syntax only without one) and save it.
+
+        Nothing is saved when the expression is malformed, names an unknown column, label,
+        tag or segment, or makes segments refer to each other in a cycle.
+        """
+        from tierwise.segments import ResolvedSegment, count_segment
+
+        book = self.segment_book()
+        if self.store.snapshots():
+            ctx = self.segment_context()
+            ctx.segments = {**ctx.segments, name: expr}
+            count_segment(ResolvedSegment(expr, name), ctx, sample=0)
+        return book.put(name, expr, description)
+
+    def remove_segment(self, name: str) -> Any:
+        """Delete a saved segment (its recorded membership history stays in the store)."""
+        return self.segment_book().remove(name)
+
+    def record_segments(
+        self, as_of: dt.date | None = None, *, progress: Progress | None = None
+    ) -> list[Any]:
+        """Record every saved segment's members on a snapshot (done by each `run`)."""
+        from tierwise.segments.saved import SEGMENTS_FILE
+
+        if not (self.directory / SEGMENTS_FILE).exists():
+            return []
+        from tierwise.segments import record_memberships
+
+        as_of = as_of or self.store.latest_snapshot()
+        return record_memberships(self.store, self.config, self.directory, as_of,
+                                  progress=progress)  # fmt: skip
+
+    def segment_changes(
+        self, name: str, *, since: dt.date | None = None, format: TableFormat = "pandas"
+    ) -> Any:
+        """Per recorded day: a saved segment's size, who entered and who exited."""
+        self.segment_book().get(name)
+        return _convert(self.store.segment_changes(name, since), format)
+
+    def moves(
+        self, scheme: str, from_: dt.date, to: dt.date, *, format: TableFormat = "pandas"
+    ) -> Any:
+        """The transition matrix of a scheme's labels between two snapshots (long form):
+        customers, share of the from-row and revenue between the days per cell."""
+        from tierwise.segments import transition_matrix
+
+        return _convert(transition_matrix(self.store, self.config, scheme, from_, to), format)
+
+    def export_audience(
+        self,
+        name_or_expr: str,
+        path: str | Path,
+        *,
+        columns: list[str] | None = None,
+        as_of: dt.date | None = None,
+        encoding: str = "utf-8-sig",
+        unmask_pii: bool = False,
+    ) -> Any:
+        """Write a segment's members (personal data masked) with a manifest; log the export."""
+        from tierwise.segments import export_audience
+
+        return export_audience(
+            self.store, self.config, self.directory, name_or_expr, path, columns=columns,
+            as_of=as_of, encoding=encoding, unmask_pii=unmask_pii,
+        )  # fmt: skip

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import pyarrow as pa
@@ -359,6 +360,199 @@ class Store:
             sql += " AND paid_at < ?"
             params.append(dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
         return self.arrow(sql, params)
+
+    # -- segments, moves and audiences --------------------------------------------------
+    _SEGMENT_TABLES: ClassVar[dict[str, str]] = {
+        "segment_counts": """CREATE TABLE IF NOT EXISTS segment_counts (
+            as_of DATE, segment VARCHAR, definition VARCHAR, customers BIGINT,
+            error VARCHAR, recorded_at TIMESTAMP)""",
+        "segment_members": """CREATE TABLE IF NOT EXISTS segment_members (
+            as_of DATE, segment VARCHAR, customer_id VARCHAR)""",
+        "audience_exports": """CREATE TABLE IF NOT EXISTS audience_exports (
+            exported_at TIMESTAMP, exported_by VARCHAR, host VARCHAR, file VARCHAR,
+            sha256 VARCHAR, segment VARCHAR, definition VARCHAR, as_of DATE, customers BIGINT,
+            columns VARCHAR, pii_unmasked BOOLEAN, masked_columns VARCHAR)""",
+    }
+
+    def _has_table(self, name: str) -> bool:
+        row = self.one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        )
+        return bool(row and row[0])
+
+    def _ensure_segment_tables(self) -> None:
+        for ddl in self._SEGMENT_TABLES.values():
+            self.con.execute(ddl)
+
+    def snapshot_tags(self, as_of: dt.date) -> list[str]:
+        """The distinct ``major/minor`` tags carried by customers of a snapshot."""
+        name = self._require_snapshot(as_of)
+        if "tags" not in self.profile_columns(as_of):
+            return []
+        rows = self.con.execute(
+            f"""SELECT DISTINCT unnest(string_split(tags, ';')) AS tag FROM "{name}"
+                WHERE tags IS NOT NULL AND tags <> '' ORDER BY tag"""
+        ).fetchall()
+        return [r[0] for r in rows if r[0]]
+
+    def write_segment_memberships(
+        self, as_of: dt.date, records: list[tuple[str, str, pa.Table | None, str | None]]
+    ) -> None:
+        """Record which customers each segment held on a snapshot's day (atomically).
+
+        Parameters
+        ----------
+        as_of : datetime.date
+            The snapshot's day; earlier records of the same segments for it are replaced.
+        records : list of (segment, definition, members, error)
+            ``members`` has a ``customer_id`` column; ``None`` with ``error`` when the
+            segment could not be evaluated.
+        """
+        self._ensure_segment_tables()
+        with self.transaction() as con:
+            for segment, definition, members, error in records:
+                con.execute(
+                    "DELETE FROM segment_members WHERE as_of = ? AND segment = ?", [as_of, segment]
+                )
+                con.execute(
+                    "DELETE FROM segment_counts WHERE as_of = ? AND segment = ?", [as_of, segment]
+                )
+                count = None
+                if members is not None:
+                    con.register("_members_in", members.select(["customer_id"]))
+                    con.execute(
+                        "INSERT INTO segment_members SELECT ?::DATE, ?, customer_id "
+                        "FROM _members_in",
+                        [as_of, segment],
+                    )
+                    con.unregister("_members_in")
+                    count = members.num_rows
+                con.execute(
+                    "INSERT INTO segment_counts VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
+                    [as_of, segment, definition, count, error],
+                )
+
+    def segment_counts(self, segment: str | None = None) -> pa.Table:
+        """Recorded segment sizes: as_of, segment, definition, customers, error, recorded_at."""
+        if not self._has_table("segment_counts"):
+            cols = ("as_of", "segment", "definition", "customers", "error", "recorded_at")
+            return pa.table({c: pa.array([], pa.string()) for c in cols})
+        sql = "SELECT * FROM segment_counts"
+        params: list = []
+        if segment is not None:
+            sql += " WHERE segment = ?"
+            params.append(segment)
+        return self.arrow(sql + " ORDER BY segment, as_of", params)
+
+    def segment_changes(self, segment: str, since: dt.date | None = None) -> pa.Table:
+        """Per recorded day of a segment: members, entered and exited since the day before
+        it was recorded (``None`` on its first recorded day), and whether its definition
+        changed in between."""
+        cols = ("as_of", "previous_as_of", "customers", "entered", "exited",
+                "definition_changed", "definition")  # fmt: skip
+        if not self._has_table("segment_counts"):
+            return pa.table({c: pa.array([], pa.string()) for c in cols})
+        return self.arrow(
+            """WITH days AS (
+                 SELECT as_of, customers, definition,
+                        lag(as_of) OVER (ORDER BY as_of) AS previous_as_of,
+                        lag(definition) OVER (ORDER BY as_of) AS previous_definition
+                 FROM segment_counts WHERE segment = ? AND error IS NULL),
+               m AS (SELECT as_of, customer_id FROM segment_members WHERE segment = ?)
+               SELECT d.as_of, d.previous_as_of, d.customers,
+                 CASE WHEN d.previous_as_of IS NULL THEN NULL ELSE
+                   (SELECT count(*) FROM m WHERE m.as_of = d.as_of AND m.customer_id NOT IN
+                      (SELECT customer_id FROM m AS p WHERE p.as_of = d.previous_as_of)) END
+                   AS entered,
+                 CASE WHEN d.previous_as_of IS NULL THEN NULL ELSE
+                   (SELECT count(*) FROM m WHERE m.as_of = d.previous_as_of AND m.customer_id
+                      NOT IN (SELECT customer_id FROM m AS c WHERE c.as_of = d.as_of)) END
+                   AS exited,
+                 coalesce(d.definition <> d.previous_definition, false) AS definition_changed,
+                 d.definition
+               FROM days AS d WHERE d.as_of >= coalesce(?, DATE '0001-01-01')
+               ORDER BY d.as_of""",
+            [segment, segment, since],
+        )
+
+    def segment_movers(self, segment: str, as_of: dt.date, previous: dt.date) -> pa.Table:
+        """Customers who entered or exited a segment between two recorded days."""
+        if not self._has_table("segment_members"):
+            return pa.table({"customer_id": pa.array([], pa.string()),
+                             "change": pa.array([], pa.string())})  # fmt: skip
+        return self.arrow(
+            """WITH m AS (SELECT as_of, customer_id FROM segment_members WHERE segment = ?)
+               SELECT customer_id, 'entered' AS change FROM m WHERE as_of = ?
+                 AND customer_id NOT IN (SELECT customer_id FROM m WHERE as_of = ?)
+               UNION ALL
+               SELECT customer_id, 'exited' AS change FROM m WHERE as_of = ?
+                 AND customer_id NOT IN (SELECT customer_id FROM m WHERE as_of = ?)
+               ORDER BY change, customer_id""",
+            [segment, as_of, previous, previous, as_of],
+        )
+
+    def label_transitions(self, scheme: str, start: dt.date, end: dt.date) -> pa.Table:
+        """Customers per (label on ``start``, label on ``end``) of a scheme's primary label,
+        with the paid revenue of the days after ``start`` up to ``end``.
+
+        Customers only in the later snapshot come from ``(new)``, only in the earlier go to
+        ``(gone)``; a missing label is ``(none)``.
+        """
+        first, second = self._require_snapshot(start), self._require_snapshot(end)
+        for day in (start, end):
+            if scheme not in self.profile_columns(day):
+                raise StoreError(f"the snapshot of {day} has no column {scheme!r}")
+        lo = dt.datetime.combine(start + dt.timedelta(days=1), dt.time())
+        hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        return self.arrow(
+            f"""WITH a AS (SELECT customer_id, "{scheme}" AS label FROM "{first}"),
+                    b AS (SELECT customer_id, "{scheme}" AS label FROM "{second}"),
+                    pairs AS (
+                      SELECT coalesce(a.customer_id, b.customer_id) AS customer_id,
+                             CASE WHEN a.customer_id IS NULL THEN '(new)'
+                                  ELSE coalesce(a.label, '(none)') END AS from_label,
+                             CASE WHEN b.customer_id IS NULL THEN '(gone)'
+                                  ELSE coalesce(b.label, '(none)') END AS to_label
+                      FROM a FULL OUTER JOIN b ON a.customer_id = b.customer_id),
+                    spend AS (
+                      SELECT customer_id, sum(amount) AS revenue FROM orders
+                      WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?
+                      GROUP BY customer_id)
+               SELECT from_label, to_label, count(*) AS customers,
+                      coalesce(sum(spend.revenue), 0)::DOUBLE AS revenue
+               FROM pairs LEFT JOIN spend USING (customer_id)
+               GROUP BY from_label, to_label ORDER BY from_label, to_label""",
+            [lo, hi],
+        )
+
+    def customer_columns(self, customer_ids: pa.Table, columns: list[str]) -> pa.Table:
+        """Columns of the customers table for the given ids (same order as given)."""
+        sel = ", ".join(f'c."{c}"' for c in columns)
+        self.con.register("_ids_in", customer_ids.select(["customer_id"]))
+        try:
+            return self.arrow(
+                f"""SELECT i.customer_id, {sel}
+                    FROM (SELECT customer_id, row_number() OVER () AS _n FROM _ids_in) AS i
+                    LEFT JOIN customers AS c USING (customer_id) ORDER BY i._n"""
+            )
+        finally:
+            self.con.unregister("_ids_in")
+
+    def log_audience_export(self, entry: dict) -> None:
+        """Append one row to the audit log of audience exports (who, when, which file, …)."""
+        self._ensure_segment_tables()
+        cols = ("exported_by", "host", "file", "sha256", "segment", "definition", "as_of",
+                "customers", "columns", "pii_unmasked", "masked_columns")  # fmt: skip
+        self.con.execute(
+            f"INSERT INTO audience_exports VALUES (now()::TIMESTAMP, {', '.join('?' * len(cols))})",
+            [entry.get(c) for c in cols],
+        )
+
+    def audience_exports(self) -> pa.Table:
+        """The audit log of audience exports, newest first."""
+        if not self._has_table("audience_exports"):
+            return pa.table({"exported_at": pa.array([], pa.timestamp("us"))})
+        return self.arrow("SELECT * FROM audience_exports ORDER BY exported_at DESC")
 
     def close(self) -> None:
         """Close the connection."""
