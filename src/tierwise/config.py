@@ -20,6 +20,7 @@ from tierwise.schemes.rules import Condition
 __all__ = [
     "CLVConfig",
     "Config",
+    "Expectation",
     "FeatureConfig",
     "IntentionConfig",
     "LabelRule",
@@ -122,11 +123,51 @@ class LabelRule(_Strict):
     note: str = ""
 
 
+class Expectation(_Strict):
+    """What a scheme's labels claim about the customers' later buying, checked by a backtest.
+
+    Either ``order`` (labels from highest to lowest; each label with customers should be above
+    the next one that has customers) or ``higher`` / ``lower`` (a label or a group of labels
+    pooled together, e.g. both quadrants on the loyal side of the line).
+    """
+
+    metric: Literal[
+        "repurchase_rate", "orders_per_customer", "revenue_per_customer", "margin_per_customer"
+    ]
+    order: list[str] = []
+    higher: list[str] = []
+    lower: list[str] = []
+    note: str = ""
+
+    @field_validator("higher", "lower", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Expectation:
+        if self.order and (self.higher or self.lower):
+            raise ValueError("give either order or higher/lower, not both")
+        if not self.order and not (self.higher and self.lower):
+            raise ValueError("give order (two labels or more) or both higher and lower")
+        if self.order and len(self.order) < 2:
+            raise ValueError("order needs two labels or more")
+        if set(self.higher) & set(self.lower):
+            raise ValueError("a label cannot be both higher and lower")
+        return self
+
+    def labels(self) -> list[str]:
+        """Every label the expectation names."""
+        return [*self.order, *self.higher, *self.lower]
+
+
 class RuleScheme(_Strict):
     """A set of labels evaluated by the rule engine.
 
     ``exclusive``: the first label whose rule holds, else ``default``.
     ``multi``: every label whose rule holds; the primary one is the first.
+    ``expect``: what the labels claim about later buying (see `Expectation`, ``tierwise
+    backtest``).
     """
 
     zh: str
@@ -137,6 +178,7 @@ class RuleScheme(_Strict):
     default: str | None = None
     default_zh: str | None = None
     default_en: str | None = None
+    expect: list[Expectation] = []
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RuleScheme:
@@ -144,6 +186,14 @@ class RuleScheme(_Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"label ids must be unique, repeated: {', '.join(dup)}")
+        known = {*ids, self.default} - {None}
+        for i, exp in enumerate(self.expect):
+            unknown = [lab for lab in exp.labels() if lab not in known]
+            if unknown:
+                raise ValueError(
+                    f"expect[{i}] names {', '.join(unknown)}, not a label of this scheme "
+                    f"(labels: {', '.join(sorted(known))})"
+                )
         return self
 
     def conditions(self, scheme: str) -> list[tuple[LabelRule, Condition]]:

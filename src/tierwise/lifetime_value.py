@@ -27,6 +27,7 @@ __all__ = ["CLV_COLUMNS", "CLVResult", "clv_inputs", "fit_clv"]
 
 CLV_COLUMNS = {
     "p_alive": "probability the customer is still active",
+    "p_repurchase": "probability of at least one purchase in the next year",
     "expected_purchases": "expected purchases (purchase days) in the next year",
     "expected_avg_value": "expected margin per purchase (Gamma-Gamma, margin rate applied)",
     "clv": "discounted CLV on margin over the horizon",
@@ -57,6 +58,7 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
         amount=o.amount.cast(_MONEY).sum(),
         margin=margin.cast(_MONEY).sum(),
         margin_orders=margin.count(),
+        margin_amount=o.amount.cast(_MONEY).sum(where=margin.notnull()),
     )
     first = daily.day.min().over(group_by=daily.customer_id)
     prev = daily.day.lag().over(group_by=daily.customer_id, order_by=daily.day)
@@ -71,6 +73,8 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
         repeat_amount=daily.amount.sum(where=repeat).cast("float64"),
         repeat_margin=daily.margin.sum(where=repeat & (daily.margin_orders > 0)).cast("float64"),
         repeat_margin_days=daily.count(where=repeat & (daily.margin_orders > 0)),
+        known_margin=daily.margin.sum().cast("float64"),
+        known_margin_amount=daily.margin_amount.sum().cast("float64"),
         gap_n=daily.gap.count(),
         gap_mean=daily.gap.mean(),
         gap_std=daily.gap.std(how="sample"),
@@ -111,15 +115,18 @@ def _empty(note: str) -> CLVResult:
     return CLVResult(pd.DataFrame(cols), note=note)
 
 
-def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLVResult:
+def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series | None, cfg: CLVConfig) -> CLVResult:
     """Fit the purchase and spend models and predict every buyer.
 
     Parameters
     ----------
     inputs : DataFrame
         `clv_inputs` pulled from the engine.
-    margin_rate : Series
-        Gross-margin rate per customer id (margin / amount where margins are known).
+    margin_rate : Series or None
+        Gross-margin rate per customer id (margin / amount where margins are known); None:
+        from the inputs' ``known_margin`` / ``known_margin_amount``. A customer without a
+        known margin gets the shop's rate over the orders with one (``default_margin_rate``
+        only when no order carries a margin).
     cfg : CLVConfig
         Model, time unit, horizon, discounting, thresholds.
 
@@ -152,13 +159,14 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
     summary["monetary_value"] = np.where(
         repeat, df.repeat_amount / summary.frequency.where(repeat, 1.0), 0.0
     )
+    summary["first_value"] = np.where(repeat, np.nan, df.total_amount)
     try:
         model, model_note = _fit_purchases(make_model, summary, cfg)
         spend, note = _fit_spend(
             GammaGammaModel, summary[repeat & (summary.monetary_value > 0)], cfg
         )
         note = "; ".join(filter(None, (model_note, note)))
-        rate = margin_rate.reindex(df.index).fillna(cfg.default_margin_rate).to_numpy(float)
+        rate = _margin_rates(df, margin_rate, cfg.default_margin_rate).to_numpy(float)
         regularity = pd.Series(
             np.where(
                 df.gap_n >= 2,
@@ -195,6 +203,7 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
         {
             "customer_id": df.index.to_numpy(),
             "p_alive": pred.p_alive.to_numpy(),
+            "p_repurchase": pred.p_repurchase.to_numpy(),
             "expected_purchases": pred.expected_purchases.to_numpy(),
             "expected_avg_value": pred.expected_average_value.to_numpy(),
             "clv": pred.clv.to_numpy(),
@@ -251,3 +260,18 @@ def _fit_spend(model_class: type, spenders: pd.DataFrame, cfg: CLVConfig) -> tup
         except TierwiseError as exc:
             failure = str(exc)
     return None, f"spend: Gamma-Gamma failed ({failure}); each customer's own average is used"
+
+
+def _margin_rates(df: pd.DataFrame, given: pd.Series | None, default: float) -> pd.Series:
+    """Each buyer's gross-margin rate; the shop's rate where the buyer's margins are unknown."""
+    if "known_margin_amount" not in df:
+        return (
+            (given if given is not None else pd.Series(dtype=float))
+            .reindex(df.index)
+            .fillna(default)
+        )
+    amount, margin = df.known_margin_amount.fillna(0.0), df.known_margin.fillna(0.0)
+    if given is None:
+        given = (margin / amount.where(amount > 0)).where(lambda r: r.between(0, 1))
+    shop = margin.sum() / amount.sum() if amount.sum() > 0 else default
+    return given.reindex(df.index).fillna(shop if 0 <= shop <= 1 else default)

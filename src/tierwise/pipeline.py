@@ -88,11 +88,7 @@ def _with_clv(
 ) -> tuple[ir.Table, CLVResult]:
     """Join CLV predictions, the seed formula's terms and the quadrant axes of every buyer."""
     inputs = clv_inputs(orders, as_of).to_pandas()
-    rates = features.filter(features.margin_orders > 0).select(
-        "customer_id", rate=features.margin_total / features.monetary_total
-    )
-    rate = rates.to_pandas().set_index("customer_id").rate
-    result = fit_clv(inputs, rate.where(rate.between(0, 1)), config.clv)
+    result = fit_clv(inputs, None, config.clv)
     schema = ibis.schema({"customer_id": "string", **dict.fromkeys(CLV_COLUMNS, "float64")})
     right = _memtable(result.table, schema)
     joined = features.left_join(right, "customer_id").drop("customer_id_right")
