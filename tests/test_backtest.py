@@ -183,3 +183,16 @@ def test_demo_shop_backtest(demo_store, tmp_path):
     held = result.customers
     assert held.holdout_margin.sum() <= held.holdout_revenue.sum()
     assert result.calibration["spearman_clv_revenue"] > 0.2
+
+
+def test_new_labels_without_expectations_drop_the_old_ones(tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text(
+        "schemes:\n  value_tier:\n    labels:\n"
+        "      - {id: big, zh: 大, en: Big, when: 'orders >= 3'}\n",
+        encoding="utf-8",
+    )
+    from tierwise.config import load_config
+
+    assert load_config(f).schemes["value_tier"].expect == []
+    assert len(load_config(None).schemes["value_tier"].expect) == 2

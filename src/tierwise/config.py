@@ -265,7 +265,7 @@ class Config(_Strict):
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """A copy with ``overrides`` merged in (same rules as a config file)."""
-        return _validate(_merge(self.model_dump(), overrides), "overrides")
+        return _validate(_merge_config(self.model_dump(), overrides), "overrides")
 
 
 def default_config_text() -> str:
@@ -280,6 +280,18 @@ def _merge(base: Any, over: Any) -> Any:
             out[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
         return out
     return copy.deepcopy(over)
+
+
+def _merge_config(base: dict[str, Any], over: dict[str, Any]) -> Any:
+    """`_merge`, except that a scheme given new labels but no ``expect:`` drops the old
+    expectations (they name the labels that were replaced)."""
+    out = _merge(base, over)
+    schemes = over.get("schemes") if isinstance(over, dict) else None
+    for name, scheme in (schemes or {}).items():
+        if isinstance(scheme, dict) and "labels" in scheme and "expect" not in scheme:
+            if isinstance(out["schemes"].get(name), dict):
+                out["schemes"][name]["expect"] = []
+    return out
 
 
 def _validate(data: Any, source: str) -> Config:
@@ -312,7 +324,7 @@ def load_config(path: str | Path | None) -> Config:
             raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
         if not isinstance(user, dict):
             raise ConfigError(f"{source}: expected a mapping at the top level")
-        data = _merge(data, user)
+        data = _merge_config(data, user)
     config = _validate(data, source)
     for name, scheme in config.schemes.items():
         for _, cond in scheme.conditions(name):
