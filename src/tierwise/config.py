@@ -21,6 +21,7 @@ __all__ = [
     "AudienceConfig",
     "CLVConfig",
     "Config",
+    "Expectation",
     "FeatureConfig",
     "IntentionConfig",
     "LabelRule",
@@ -125,11 +126,51 @@ class LabelRule(_Strict):
     note: str = ""
 
 
+class Expectation(_Strict):
+    """What a scheme's labels claim about the customers' later buying, checked by a backtest.
+
+    Either ``order`` (labels from highest to lowest; each label with customers should be above
+    the next one that has customers) or ``higher`` / ``lower`` (a label or a group of labels
+    pooled together, e.g. both quadrants on the loyal side of the line).
+    """
+
+    metric: Literal[
+        "repurchase_rate", "orders_per_customer", "revenue_per_customer", "margin_per_customer"
+    ]
+    order: list[str] = []
+    higher: list[str] = []
+    lower: list[str] = []
+    note: str = ""
+
+    @field_validator("higher", "lower", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Expectation:
+        if self.order and (self.higher or self.lower):
+            raise ValueError("give either order or higher/lower, not both")
+        if not self.order and not (self.higher and self.lower):
+            raise ValueError("give order (two labels or more) or both higher and lower")
+        if self.order and len(self.order) < 2:
+            raise ValueError("order needs two labels or more")
+        if set(self.higher) & set(self.lower):
+            raise ValueError("a label cannot be both higher and lower")
+        return self
+
+    def labels(self) -> list[str]:
+        """Every label the expectation names."""
+        return [*self.order, *self.higher, *self.lower]
+
+
 class RuleScheme(_Strict):
     """A set of labels evaluated by the rule engine.
 
     ``exclusive``: the first label whose rule holds, else ``default``.
     ``multi``: every label whose rule holds; the primary one is the first.
+    ``expect``: what the labels claim about later buying (see `Expectation`, ``tierwise
+    backtest``).
     """
 
     zh: str
@@ -140,6 +181,7 @@ class RuleScheme(_Strict):
     default: str | None = None
     default_zh: str | None = None
     default_en: str | None = None
+    expect: list[Expectation] = []
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RuleScheme:
@@ -147,6 +189,14 @@ class RuleScheme(_Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"label ids must be unique, repeated: {', '.join(dup)}")
+        known = {*ids, self.default} - {None}
+        for i, exp in enumerate(self.expect):
+            unknown = [lab for lab in exp.labels() if lab not in known]
+            if unknown:
+                raise ValueError(
+                    f"expect[{i}] names {', '.join(unknown)}, not a label of this scheme "
+                    f"(labels: {', '.join(sorted(known))})"
+                )
         return self
 
     def conditions(self, scheme: str) -> list[tuple[LabelRule, Condition]]:
@@ -280,7 +330,7 @@ class Config(_Strict):
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """A copy with ``overrides`` merged in (same rules as a config file)."""
-        return _validate(_merge(self.model_dump(), overrides), "overrides")
+        return _validate(_merge_config(self.model_dump(), overrides), "overrides")
 
 
 def default_config_text() -> str:
@@ -295,6 +345,18 @@ def _merge(base: Any, over: Any) -> Any:
             out[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
         return out
     return copy.deepcopy(over)
+
+
+def _merge_config(base: dict[str, Any], over: dict[str, Any]) -> Any:
+    """`_merge`, except that a scheme given new labels but no ``expect:`` drops the old
+    expectations (they name the labels that were replaced)."""
+    out = _merge(base, over)
+    schemes = over.get("schemes") if isinstance(over, dict) else None
+    for name, scheme in (schemes or {}).items():
+        if isinstance(scheme, dict) and "labels" in scheme and "expect" not in scheme:
+            if isinstance(out["schemes"].get(name), dict):
+                out["schemes"][name]["expect"] = []
+    return out
 
 
 def _validate(data: Any, source: str) -> Config:
@@ -327,7 +389,7 @@ def load_config(path: str | Path | None) -> Config:
             raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
         if not isinstance(user, dict):
             raise ConfigError(f"{source}: expected a mapping at the top level")
-        data = _merge(data, user)
+        data = _merge_config(data, user)
     config = _validate(data, source)
     for name, scheme in config.schemes.items():
         for _, cond in scheme.conditions(name):

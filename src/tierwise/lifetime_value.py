@@ -27,6 +27,7 @@ __all__ = ["CLV_COLUMNS", "CLVResult", "clv_inputs", "fit_clv", "margin_rates"]
 
 CLV_COLUMNS = {
     "p_alive": "probability the customer is still active",
+    "p_repurchase": "probability of at least one purchase in the next year",
     "expected_purchases": "expected purchases (purchase days) in the next year",
     "expected_avg_value": "expected margin per purchase (Gamma-Gamma, margin rate applied)",
     "clv": "discounted CLV on margin over the horizon",
@@ -87,13 +88,21 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
     ).drop("first_day", "last_day")
 
 
-def margin_rates(inputs: pd.DataFrame) -> pd.Series:
+def margin_rates(inputs: pd.DataFrame, default: float | None = None) -> pd.Series:
     """Each buyer's gross-margin rate: margin over amount of the paid orders with a known
-    margin (missing when no order has one, or when the rate falls outside 0..1)."""
+    margin (missing when no order has one, or when the rate falls outside 0..1).
+
+    With ``default``, the gaps are filled with the shop's rate over all orders with a known
+    margin, and with ``default`` itself only when no order of the shop carries a margin.
+    """
     df = inputs.set_index("customer_id")
     base = df.margin_base.where(df.margin_base > 0)
-    rate = df.margin_known / base
-    return rate.where(rate.between(0, 1))
+    rate = (df.margin_known / base).where(lambda r: r.between(0, 1))
+    if default is None:
+        return rate
+    total = df.margin_base.fillna(0.0).sum()
+    shop = df.margin_known.fillna(0.0).sum() / total if total > 0 else default
+    return rate.fillna(shop if 0 <= shop <= 1 else default)
 
 
 @dataclass
@@ -203,12 +212,15 @@ def fit_clv(
     summary["monetary_value"] = np.where(
         repeat, df.repeat_amount / summary.frequency.where(repeat, 1.0), 0.0
     )
+    # one-time buyers are valued on their first purchase as one observation of their spend
+    summary["first_value"] = np.where(repeat, np.nan, df.total_amount)
     notes: list[str] = []
     no_spend = repeat & (summary.monetary_value <= 0)
     if no_spend.any():
         notes.append(
-            f"spend: {int(no_spend.sum())} repeat buyers with non-positive repeat spend are "
-            f"left out of the spend model and valued at its mean ({_ids(df.index[no_spend])})"
+            f"spend: {int(no_spend.sum())} repeat buyers whose repeat purchases were free are "
+            "left out of the spend model's fit and valued by its posterior "
+            f"({_ids(df.index[no_spend])})"
         )
     try:
         if state is not None:
@@ -217,7 +229,8 @@ def fit_clv(
             model, model_note = _fit_purchases(make_model, summary, cfg)
             spend, spend_note = _fit_spend(GammaGammaModel, summary[repeat & ~no_spend], cfg)
             notes += [n for n in (model_note, spend_note) if n]
-        rate = margin_rates(inputs).reindex(df.index).fillna(cfg.default_margin_rate)
+        rate = margin_rates(inputs, cfg.default_margin_rate).reindex(df.index)
+        rate = rate.fillna(cfg.default_margin_rate)
         regularity = pd.Series(
             np.where(
                 df.gap_n >= 2,
@@ -235,32 +248,27 @@ def fit_clv(
             "lifetime": cfg.seed_lifetime,
             "horizon_years": cfg.seed_horizon_years,
         }
-        value = summary.copy()
         try:
             if spend is None:
                 raise TierwiseError("no spend model")
-            # the spend model values a purchase from the customer's own repeat spend; those
-            # without usable repeat spend get the population mean (frequency 0)
-            x = np.where(no_spend, 0.0, summary.frequency)
-            value["monetary_value"] = spend.conditional_expected_average_profit(
-                x, np.where(no_spend, 0.0, summary.monetary_value)
-            )
+            pred = predict_customers(model, summary, spend_model=spend, **options)
         except TierwiseError as exc:
             if spend is not None:
                 notes.append(
                     f"spend: Gamma-Gamma cannot value every customer ({exc}); "
                     "each customer's own average is used"
                 )
-                spend = None
-            value["monetary_value"] = np.where(repeat & ~no_spend, summary.monetary_value,
-                                               df.total_amount / df.purchase_days)  # fmt: skip
-        pred = predict_customers(model, value, **options)
+            own = summary.assign(
+                monetary_value=np.where(repeat, summary.monetary_value, df.total_amount)
+            ).drop(columns="first_value")
+            pred = predict_customers(model, own, **options)
     except TierwiseError as exc:
         return _empty(f"CLV skipped: {exc}")
     table = pd.DataFrame(
         {
             "customer_id": df.index.to_numpy(),
             "p_alive": pred.p_alive.to_numpy(),
+            "p_repurchase": pred.p_repurchase.to_numpy(),
             "expected_purchases": pred.expected_purchases.to_numpy(),
             "expected_avg_value": pred.expected_average_value.to_numpy(),
             "clv": pred.clv.to_numpy(),
@@ -310,3 +318,4 @@ def _fit_spend(model_class: type, spenders: pd.DataFrame, cfg: CLVConfig) -> tup
         except TierwiseError as exc:
             failure = str(exc)
     return None, f"spend: Gamma-Gamma failed ({failure}); each customer's own average is used"
+

@@ -568,3 +568,58 @@ class Project:
             self.store, self.config, self.directory, name_or_expr, path, columns=columns,
             as_of=as_of, encoding=encoding, unmask_pii=unmask_pii,
         )  # fmt: skip
+
+    def backtest(
+        self,
+        cut: dt.date,
+        until: dt.date | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Run as of ``cut`` on the data up to it, then measure every label after it.
+
+        Nothing is stored: the run as of the cut is computed in memory (it reads only data
+        stamped up to the end of ``cut``) and its labels and predictions are compared with
+        each customer's paid orders in (cut, until].
+
+        Parameters
+        ----------
+        cut : datetime.date
+            The as-of day of the run under test.
+        until : datetime.date, optional
+            Last day of the holdout; by default the day of the newest order or event.
+        progress : callable, optional
+            Called with a short description before each step.
+
+        Returns
+        -------
+        tierwise.backtest.Backtest
+            Tables (pandas) per label, the declared orderings checked, CLV and P(alive) by
+            decile, and ``.contradictions``.
+        """
+        from tierwise.backtest import backtest
+        from tierwise.engine import duckdb_tables
+
+        say = progress or (lambda _msg: None)
+        until = until or self.default_as_of()
+        first = self.store.oldest_data_day()
+        if until <= cut:
+            raise TierwiseError(f"the holdout must end after the cut: {until} is not after {cut}")
+        if first is None or first > cut:
+            raise TierwiseError(f"no data up to the cut {cut}; the oldest data is of {first}")
+        say(f"computing features, scores and labels as of {cut}")
+        tables = duckdb_tables(self.store)
+        run = compute_profiles(
+            tables["customers"], tables["orders"], tables["events"], cut, self.config,
+            base_dir=self.directory,
+        )  # fmt: skip
+        say(f"reading the orders from {cut + dt.timedelta(days=1)} to {until}")
+        holdout = self.store.holdout_outcomes(
+            cut, until, default_margin_rate=self.config.clv.default_margin_rate
+        ).to_pandas()
+        clv = run.clv
+        return backtest(
+            run.profiles.to_pandas(), holdout, run.config.schemes, cut=cut, until=until,
+            clv_model=clv.model if clv is not None else None,
+            time_unit=run.config.clv.time_unit, note=clv.note if clv is not None else "",
+        )  # fmt: skip

@@ -554,6 +554,36 @@ class Store:
             return pa.table({"exported_at": pa.array([], pa.timestamp("us"))})
         return self.arrow("SELECT * FROM audience_exports ORDER BY exported_at DESC")
 
+    def holdout_outcomes(
+        self, after: dt.date, until: dt.date, *, default_margin_rate: float = 1.0
+    ) -> pa.Table:
+        """Per customer, the paid orders after one day up to the end of another.
+
+        Columns: ``customer_id``, ``orders``, ``purchase_days`` (same-day orders merged),
+        ``revenue`` and ``margin``: the order's gross margin, else amount - cost, else the
+        amount at the rate of the period's orders with a known margin (``default_margin_rate``
+        when none has one). Customers without such an order are left out.
+        """
+        start = dt.datetime.combine(after + dt.timedelta(days=1), dt.time())
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+        return self.arrow(
+            """WITH o AS (SELECT customer_id, paid_at, CAST(amount AS DECIMAL(38, 4)) AS amount,
+                                 CAST(coalesce(gross_margin, amount - cost) AS DECIMAL(38, 4))
+                                     AS known
+                          FROM orders WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?),
+                    shop AS (SELECT CASE WHEN sum(amount) FILTER (known IS NOT NULL) > 0
+                                    THEN CAST(sum(known) AS DOUBLE) / CAST(sum(amount)
+                                         FILTER (known IS NOT NULL) AS DOUBLE)
+                                    ELSE ? END AS rate FROM o)
+               SELECT customer_id, count(*) AS orders,
+                      count(DISTINCT CAST(paid_at AS DATE)) AS purchase_days,
+                      CAST(sum(amount) AS DOUBLE) AS revenue,
+                      CAST(sum(coalesce(CAST(known AS DOUBLE), CAST(amount AS DOUBLE) * rate))
+                           AS DOUBLE) AS margin
+               FROM o, shop GROUP BY customer_id ORDER BY customer_id""",
+            [start, end, default_margin_rate],
+        )
+
     def close(self) -> None:
         """Close the connection."""
         self.con.close()

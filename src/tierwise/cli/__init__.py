@@ -6,7 +6,14 @@ commands, so ``tierwise --help`` starts fast.
 
 from __future__ import annotations
 
-from tierwise.cli import clv, commands, intention, segments, tags  # noqa: F401  (they register commands)
+from tierwise.cli import (  # noqa: F401  (they register commands)
+    backtest,
+    clv,
+    commands,
+    intention,
+    segments,
+    tags,
+)
 from tierwise.cli._app import app, main
 
 __all__ = ["app", "main"]
