@@ -106,13 +106,13 @@ def main() -> int:
         prep = time.perf_counter() - t0
         print(f"prepared {args.customers:,} customers, {sends.num_rows:,} sends, "
               f"{len(opted):,} opt-outs, one earlier plan in {prep:.0f} s", flush=True)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         result = p.plan(as_of)
-        took = time.perf_counter() - t
+        took, cpu = time.perf_counter() - t, time.process_time() - cpu
         p.close()
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
     print(f"plan rows: {result.rows.num_rows:,} ({counts})")
-    print(f"tierwise plan: {took:.1f} s for {args.customers:,} customers; "
+    print(f"tierwise plan: {took:.1f} s wall ({cpu:.1f} s CPU) for {args.customers:,} customers; "
           f"budget {BUDGET_S:.0f} s; ratio {took / BUDGET_S:.2f}")
     return 0 if took <= BUDGET_S else 1
 

@@ -2,10 +2,11 @@
 
 A customer is in the control group of a playbook when
 
-    int(sha256(f"{customer_id}|{playbook}|{salt}")[:8 bytes], big-endian) < floor(share * 2**64)
+    int(sha256(f"{customer_id}|{playbook}|{salt}")[:8 bytes], big-endian) / 2**64 < share
 
 i.e. the first 16 hex digits of the SHA-256 of the UTF-8 text, read as an unsigned 64-bit
-number and divided by 2**64, fall below ``share``. The same customer, playbook and salt give the
+number and divided by 2**64, fall below ``share`` (the float, taken exactly: the integer is
+compared with ``ceil(share * 2**64)``). The same customer, playbook and salt give the
 same answer on every run, machine and engine. The global control group uses the playbook name
 ``*global*``. The comparison is made on the hex text (equal-length lower-case hex strings
 sort like the numbers they write), so it needs only SHA-256 and string comparison from the
@@ -15,6 +16,7 @@ engine.
 from __future__ import annotations
 
 import hashlib
+import math
 from fractions import Fraction
 
 import ibis
@@ -27,10 +29,10 @@ GLOBAL = "*global*"
 
 
 def control_threshold(share: float) -> str:
-    """``floor(share * 2**64)`` as 16 lower-case hex digits (share in [0, 1))."""
+    """``ceil(share * 2**64)`` (share taken exactly) as 16 lower-case hex digits."""
     if not 0 <= share < 1:
         raise ValueError(f"control share must be in [0, 1), got {share}")
-    return f"{int(Fraction(share) * 2**64):016x}"
+    return f"{math.ceil(Fraction(share) * 2**64):016x}"
 
 
 def _key(customer_id: str, playbook: str, salt: str) -> bytes:

@@ -7,8 +7,9 @@ plan. The checks run in this order, and the first that holds gives the row its `
 2. ``no_channel`` — the action takes its channel from a profile column that is empty;
 3. ``do_not_contact`` / ``opt_out`` — the customer is on the list for this channel or all;
 4. ``outranked`` — a higher-priority action won the channel (one action per channel);
-5. ``cap`` — a channel or rule cap is reached, counting ``campaign_send`` events and earlier
-   stored plans in the cap's window before the send time;
+5. ``cap`` — a channel or rule cap is reached, counting ``campaign_send`` events and the
+   planned rows of other stored plans less than the cap's ``days`` away from the send time (a
+   stored plan stops counting once sends carrying its ``plan`` day have been imported);
 6. ``cap`` — an all-channel cap is reached (the customer's actions count in priority order);
 7. ``budget`` — the rule's budget is spent (customers served in ``rank_by`` order);
 8. ``global_control`` / ``control`` — the customer is held out (`tierwise.playbooks.in_control`).
@@ -240,19 +241,21 @@ def _history(
     send_at: dt.datetime,
     inputs: PlanInputs,
 ) -> ir.Table | None:
-    """Per customer, the sends in each cap's window before ``send_at`` (``h_<cap id>``)."""
+    """Per customer, the sends less than a cap's ``days`` away from ``send_at`` (``h_<cap
+    id>``): sent ones (events) and planned ones of other stored plans, before or after."""
     if not pb.caps:
         return None
     longest = max(c.days for c in pb.caps)
     start = send_at - dt.timedelta(days=longest)
+    end = send_at + dt.timedelta(days=longest)
     parts = []
     imported = None
     if inputs.events is not None:
         e = inputs.events
         e = e.filter(
             e.event_type.isin(list(inputs.send_types))
-            & (e.occurred_at >= start)
-            & (e.occurred_at < send_at)
+            & (e.occurred_at > start)
+            & (e.occurred_at < end)
         )
         e = e.select(
             customer_id=e.customer_id.cast("string"),
@@ -268,8 +271,8 @@ def _history(
         q = inputs.plans
         q = q.filter(
             (q.status == "planned")
-            & (q.send_at >= start)
-            & (q.send_at < send_at)
+            & (q.send_at > start)
+            & (q.send_at < end)
             & ~((q.as_of == ibis.literal(as_of)) & (q.playbook == name))
         )
         q = q.select(
@@ -284,7 +287,8 @@ def _history(
     h = reduce(lambda x, y: x.union(y), parts)
     counts = {}
     for c in pb.caps:
-        cond = h.at >= ibis.literal(send_at - dt.timedelta(days=c.days))
+        span = dt.timedelta(days=c.days)
+        cond = (h.at > ibis.literal(send_at - span)) & (h.at < ibis.literal(send_at + span))
         if c.channel != "all":
             cond &= h.channel == c.channel
         if c.rule is not None:
