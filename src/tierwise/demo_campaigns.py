@@ -235,7 +235,8 @@ def simulate_campaign(
 
 
 def write_demo_campaign(directory: str | Path, *, seed: int = 0, window_days: int = 30) -> dict:
-    """On a demo project: add the ``demo`` playbook, plan it, and write the simulated send log
+    """On a demo project: add the ``demo`` playbook, plan it (to go out ten days after the
+    snapshot, at 10:00), and write the simulated send log
     and the orders that follow as CSV files to import (``data/sends.csv``,
     ``data/orders_after.csv``). Returns the paths and the plan's day."""
     from tierwise.export import write_table
@@ -256,7 +257,11 @@ def write_demo_campaign(directory: str | Path, *, seed: int = 0, window_days: in
             encoding="utf-8",
         )
     with Project(d) as project:
-        result = project.plan(playbook=DEMO_PLAYBOOK)
+        day = project.store.latest_snapshot()
+        # ten days on, so sends of a default plan of that day are outside the weekly cap
+        result = project.plan(day, playbook=DEMO_PLAYBOOK,
+                              send_at=dt.datetime.combine(day + dt.timedelta(days=10),
+                                                          dt.time(10)))  # fmt: skip
     outcome = simulate_campaign(result.rows, playbook=DEMO_PLAYBOOK, as_of=result.as_of,
                                 seed=seed, window_days=window_days)  # fmt: skip
     sends = outcome.sends
