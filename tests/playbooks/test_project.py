@@ -179,3 +179,14 @@ def test_uplift_recovers_the_planted_effects(shop):
     data = json.loads(tw("uplift", "-p", d, "--playbook", "demo", "--since", "2025-12-31",
                          "--json").output)  # fmt: skip
     assert {r["rule"] for r in data} == set(rows)
+
+
+def test_demo_campaign_writes_files_that_import(shop):
+    d, _, _ = shop
+    res = tw("demo-campaign", "-p", d, "--seed", 2)
+    assert res.exit_code == 0, res.output
+    res = tw("sends", "import", d / "data" / "sends.csv", "-p", d)
+    assert res.exit_code == 0, res.output
+    assert "0 rejected" in res.output and "0 quarantined" in res.output
+    truth = (d / "data" / "campaign_truth.csv").read_text("utf-8-sig")
+    assert truth.startswith('"rule","conversion","revenue","margin"') or "kol_discount" in truth
