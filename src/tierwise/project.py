@@ -623,3 +623,80 @@ class Project:
             clv_model=clv.model if clv is not None else None,
             time_unit=run.config.clv.time_unit, note=clv.note if clv is not None else "",
         )  # fmt: skip
+
+    # -- playbooks ----------------------------------------------------------------------
+    def playbooks(self) -> Any:
+        """The playbooks: the defaults with the project's ``playbooks.yaml`` merged over them."""
+        from tierwise.playbooks._run import project_playbooks
+
+        return project_playbooks(self.directory)
+
+    def plan(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        playbook: str = "default",
+        send_at: dt.datetime | None = None,
+        segment_resolver: Any = None,
+        write: bool = True,
+    ) -> Any:
+        """Apply a playbook to a snapshot: one action per customer and channel, with caps,
+        opt-outs, exclusions and control groups; store the plan (see docs/playbooks.md).
+
+        Parameters
+        ----------
+        as_of : datetime.date, optional
+            The snapshot (newest by default).
+        playbook : str
+            A playbook of `playbooks`.
+        send_at : datetime.datetime, optional
+            When the plan goes out (default: the start of the day after ``as_of``); actions
+            in their channel's quiet hours are scheduled after them.
+        segment_resolver : callable, optional
+            ``resolver(name, profile_table) -> boolean expression`` for ``{segment: NAME}``.
+        write : bool
+            Store the plan (caps of later plans count it).
+
+        Returns
+        -------
+        tierwise.playbooks.PlanResult
+        """
+        from tierwise.playbooks._run import make_plan
+
+        return make_plan(
+            self.store, self.config, self.directory, as_of=as_of, playbook=playbook,
+            send_at=send_at, segment_resolver=segment_resolver, write=write,
+        )  # fmt: skip
+
+    def import_consent(self, path: str | Path, **options: Any) -> Any:
+        """Import an opt-out or do-not-contact list (see `tierwise.playbooks.import_consent`)."""
+        from tierwise.playbooks._run import import_consent
+
+        options.setdefault("quarantine_dir", self.directory / "quarantine")
+        return import_consent(self.store, self.playbooks(), path, **options)
+
+    def import_sends(self, path: str | Path, **options: Any) -> Any:
+        """Import a send log as ``campaign_send`` events (see `tierwise.playbooks.import_sends`)."""
+        from tierwise.playbooks._run import import_sends
+
+        options.setdefault("quarantine_dir", self.directory / "quarantine")
+        return import_sends(self.store, self.playbooks(), path, **options)
+
+    def uplift(
+        self,
+        playbook: str = "default",
+        *,
+        since: dt.date,
+        window_days: int = 30,
+        level: float = 0.95,
+    ) -> Any:
+        """Treated vs control per segment x action for the playbook's plans since a day.
+
+        Returns
+        -------
+        tierwise.playbooks.UpliftResult
+        """
+        from tierwise.playbooks._run import uplift
+
+        return uplift(self.store, self.config, playbook=playbook, since=since,
+                      window_days=window_days, level=level)  # fmt: skip

@@ -374,7 +374,25 @@ class Store:
             columns VARCHAR, pii_unmasked BOOLEAN, masked_columns VARCHAR)""",
     }
 
-    def _has_table(self, name: str) -> bool:
+
+    # -- plans and consent ----------------------------------------------------------------
+    _PLAN_DDL: ClassVar[dict[str, str]] = {
+        "plans": """CREATE TABLE IF NOT EXISTS plans (
+            as_of DATE, playbook VARCHAR, customer_id VARCHAR, rule VARCHAR, segment VARCHAR,
+            action VARCHAR, channel VARCHAR, offer VARCHAR, message VARCHAR, priority BIGINT,
+            cost DOUBLE, status VARCHAR, reason VARCHAR, detail VARCHAR, send_at TIMESTAMP,
+            control BOOLEAN)""",
+        "plan_runs": """CREATE TABLE IF NOT EXISTS plan_runs (
+            as_of DATE, playbook VARCHAR, created_at TIMESTAMP, send_at TIMESTAMP,
+            tierwise_version VARCHAR, settings VARCHAR, rows_total BIGINT, planned BIGINT,
+            PRIMARY KEY (as_of, playbook))""",
+        "consent": """CREATE TABLE IF NOT EXISTS consent (
+            customer_id VARCHAR, channel VARCHAR, kind VARCHAR, reason VARCHAR, since DATE,
+            source VARCHAR, imported_at TIMESTAMP)""",
+    }
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store holds a table of that name."""
         row = self.one(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
         )
@@ -434,7 +452,7 @@ class Store:
 
     def segment_counts(self, segment: str | None = None) -> pa.Table:
         """Recorded segment sizes: as_of, segment, definition, customers, error, recorded_at."""
-        if not self._has_table("segment_counts"):
+        if not self.has_table("segment_counts"):
             cols = ("as_of", "segment", "definition", "customers", "error", "recorded_at")
             return pa.table({c: pa.array([], pa.string()) for c in cols})
         sql = "SELECT * FROM segment_counts"
@@ -450,7 +468,7 @@ class Store:
         changed in between."""
         cols = ("as_of", "previous_as_of", "customers", "entered", "exited",
                 "definition_changed", "definition")  # fmt: skip
-        if not self._has_table("segment_counts"):
+        if not self.has_table("segment_counts"):
             return pa.table({c: pa.array([], pa.string()) for c in cols})
         return self.arrow(
             """WITH days AS (
@@ -477,7 +495,7 @@ class Store:
 
     def segment_movers(self, segment: str, as_of: dt.date, previous: dt.date) -> pa.Table:
         """Customers who entered or exited a segment between two recorded days."""
-        if not self._has_table("segment_members"):
+        if not self.has_table("segment_members"):
             return pa.table({"customer_id": pa.array([], pa.string()),
                              "change": pa.array([], pa.string())})  # fmt: skip
         return self.arrow(
@@ -550,7 +568,7 @@ class Store:
 
     def audience_exports(self) -> pa.Table:
         """The audit log of audience exports, newest first."""
-        if not self._has_table("audience_exports"):
+        if not self.has_table("audience_exports"):
             return pa.table({"exported_at": pa.array([], pa.timestamp("us"))})
         return self.arrow("SELECT * FROM audience_exports ORDER BY exported_at DESC")
 
@@ -583,6 +601,96 @@ class Store:
                FROM o, shop GROUP BY customer_id ORDER BY customer_id""",
             [start, end, default_margin_rate],
         )
+
+    def _plan_tables(self) -> None:
+        for ddl in self._PLAN_DDL.values():
+            self.con.execute(ddl)
+
+    def write_plan(self, as_of: dt.date, playbook: str, rows: pa.Table, meta: dict) -> None:
+        """Store (or replace) the plan of a playbook as of a day, atomically.
+
+        ``rows`` has the columns of the ``plans`` table after ``as_of`` and ``playbook``;
+        ``meta`` (send time, playbook settings, counts) is kept as JSON beside it.
+        """
+        with self.transaction() as con:
+            self._plan_tables()
+            con.execute("DELETE FROM plans WHERE as_of = ? AND playbook = ?", [as_of, playbook])
+            con.execute("DELETE FROM plan_runs WHERE as_of = ? AND playbook = ?",
+                        [as_of, playbook])  # fmt: skip
+            con.register("_plan_in", rows)
+            con.execute("INSERT INTO plans SELECT ?::DATE, ?, * FROM _plan_in", [as_of, playbook])
+            con.unregister("_plan_in")
+            con.execute(
+                """INSERT INTO plan_runs SELECT ?, ?, now()::TIMESTAMP, ?, ?, ?, count(*),
+                          count(*) FILTER (status = 'planned')
+                   FROM plans WHERE as_of = ? AND playbook = ?""",
+                [as_of, playbook, meta.get("send_at"), __version__,
+                 json.dumps(meta, ensure_ascii=False, default=str), as_of, playbook],
+            )  # fmt: skip
+
+    def plan_runs(self, playbook: str | None = None) -> list[dict]:
+        """The stored plans (as_of, playbook, created_at, send_at, counts), oldest first."""
+        if not self.has_table("plan_runs"):
+            return []
+        sql = (
+            "SELECT as_of, playbook, created_at, send_at, rows_total, planned, settings "
+            "FROM plan_runs"
+        )
+        params: list = []
+        if playbook is not None:
+            sql += " WHERE playbook = ?"
+            params.append(playbook)
+        rows = self.arrow(sql + " ORDER BY as_of, playbook", params).to_pylist()
+        for r in rows:
+            r["settings"] = json.loads(r["settings"])
+        return rows
+
+    def read_plan(self, as_of: dt.date, playbook: str) -> pa.Table:
+        """One stored plan, every row (planned, suppressed, control) with its reason."""
+        if not any(r["as_of"] == as_of for r in self.plan_runs(playbook)):
+            have = ", ".join(f"{r['playbook']}@{r['as_of']}" for r in self.plan_runs()) or "none"
+            raise StoreError(f"no plan of playbook {playbook!r} as of {as_of}; have {have}")
+        return self.arrow(
+            "SELECT * FROM plans WHERE as_of = ? AND playbook = ? "
+            "ORDER BY customer_id, priority DESC, rule",
+            [as_of, playbook],
+        )
+
+    def write_consent(self, rows: pa.Table) -> int:
+        """Add opt-out / do-not-contact rows (customer_id, channel, kind, reason, since,
+        source); a row for the same customer, channel and kind replaces the stored one."""
+        with self.transaction() as con:
+            self._plan_tables()
+            con.register("_consent_in", rows)
+            con.execute(
+                """DELETE FROM consent WHERE (customer_id, channel, kind) IN
+                   (SELECT (customer_id, channel, kind) FROM _consent_in)"""
+            )
+            con.execute(
+                """INSERT INTO consent SELECT customer_id, channel, kind, reason, since, source,
+                          now()::TIMESTAMP FROM _consent_in"""
+            )
+            con.unregister("_consent_in")
+        return rows.num_rows
+
+    def read_consent(self) -> pa.Table:
+        """Every stored opt-out and do-not-contact row."""
+        if not self.has_table("consent"):
+            return pa.table({c: pa.array([], pa.string()) for c in
+                             ("customer_id", "channel", "kind", "reason")})  # fmt: skip
+        return self.arrow("SELECT * FROM consent ORDER BY customer_id, channel, kind")
+
+    def unknown_customers(self, ids: pa.Array) -> list[str]:
+        """The ids among ``ids`` that name no stored customer."""
+        self.con.register("_ids_in", pa.table({"customer_id": ids}))
+        try:
+            rows = self.con.execute(
+                """SELECT DISTINCT i.customer_id FROM _ids_in i ANTI JOIN customers c
+                   USING (customer_id) WHERE i.customer_id IS NOT NULL ORDER BY 1"""
+            ).fetchall()
+        finally:
+            self.con.unregister("_ids_in")
+        return [r[0] for r in rows]
 
     def close(self) -> None:
         """Close the connection."""

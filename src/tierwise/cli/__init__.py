@@ -11,6 +11,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     clv,
     commands,
     intention,
+    plans,
     segments,
     tags,
 )
