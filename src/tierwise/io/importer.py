@@ -245,7 +245,6 @@ def _check_limit(report: ImportReport, opts: ImportOptions) -> None:
     )
     if report.quarantine_path:
         why += f" (reasons in {report.quarantine_path})"
-    report.notes.append(why)
     raise ImportRejected(why, report)
 
 
@@ -354,7 +353,7 @@ class _Run:
             if n:
                 cols = ", ".join(c[len("_spread_") :] for c in spread)
                 self.report.notes.append(
-                    f"{n:,} {plan.entity.name} had line items at different times ({cols}) "
+                    f"{n:,} {plan.entity.name[:-1]}(s) had line items at different times ({cols}) "
                     f"within the tolerance of {_span(plan.time_tolerance)}; each takes the "
                     "earliest"
                 )

@@ -327,9 +327,6 @@ def build_plan(
             raise ImportValidationError(
                 f"{name}: returns matched by customer_item need {', '.join(need)} from the file"
             )
-    for used_header in sorted(used - set(mapped)):
-        ignored_note = f"column {used_header!r} is read by a computed column or returns.item"
-        notes.append(ignored_note)
     return ImportPlan(
         entity=ent,
         inputs=inputs,
@@ -569,7 +566,7 @@ def parse_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
     r_cols = []
     if ret is not None:
         r_cols = [f"{return_expr(plan)} AS _ret", f"{origin_expr(plan)} AS _orig"]
-        r_cols.append(f"{plan.item_input or 'NULL::VARCHAR'} AS _item")
+        x_cols.append(f"{plan.item_input or 'NULL::VARCHAR'} AS _item")
     v_cols, errs = [], []
     for cp in fed:
         m = ident("m_" + cp.name)
@@ -659,7 +656,7 @@ def aggregate_select(plan: ImportPlan, src: str) -> str:
             continue
         v = ident("v_" + cp.name)
         if cp.name in sums:
-            agg = f"sum({v})" + ("::BIGINT" if cp.kind == "int" else "")
+            agg = f"sum({v})::BIGINT" if cp.kind == "int" else f"round(sum({v}), 9)"
             parts.append(f"{agg} AS {v}")
             continue
         cond = f"{v} IS NOT NULL"
@@ -810,9 +807,12 @@ def _span(td: dt.timedelta) -> str:
     secs = int(td.total_seconds())
     days, rest = divmod(secs, 86400)
     hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
     parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
     if hours:
         parts.append(f"{hours} h")
+    if minutes:
+        parts.append(f"{minutes} min")
     if rest:
         parts.append(f"{rest} s")
     return " ".join(parts) or "0 s"

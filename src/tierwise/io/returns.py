@@ -147,7 +147,7 @@ def net_returns(
     notes = []
     if lines:
         notes.append(
-            f"{n_ret:,} cancellation/return {plan.entity.name} ({lines:,} rows) stored with "
+            f"{n_ret:,} cancellation/return order(s) ({lines:,} rows) stored with "
             f"status cancelled; {matched:,} rows matched {n_orig:,} original order(s), whose "
             f"amount now excludes {total:,.2f} returned (gross amount kept in attributes)"
         )
