@@ -35,9 +35,11 @@ PROVENANCE_COLUMNS = ("_source", "_row", "_import_id")
 
 
 def _ddl(entity: Entity) -> str:
+    """The canonical table. Its key is unique without a PRIMARY KEY index: the importer, the
+    only writer, checks every key against the file and the stored rows in the transaction
+    that writes them (an index would double the cost of a large import)."""
     cols = [f'"{c.name}" {_DUCK_TYPES[str(c.type)]}' for c in entity.columns]
     cols += ['"_source" VARCHAR', '"_row" BIGINT', '"_import_id" VARCHAR']
-    cols.append(f'PRIMARY KEY ("{entity.key}")')
     return f'CREATE TABLE IF NOT EXISTS "{entity.name}" ({", ".join(cols)})'
 
 

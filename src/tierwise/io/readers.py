@@ -159,6 +159,8 @@ def decode(name: str, data: bytes, encoding: str | None) -> tuple[bytes, str]:
                 return data.decode(enc).lstrip("\ufeff").encode("utf-8"), enc
             except UnicodeDecodeError as exc:
                 raise _decode_error(name, data, enc, exc, True) from None
+    if _valid_utf8(data):
+        return data, "utf-8"
     try:
         data.decode("utf-8")
         return data, "utf-8"
@@ -216,6 +218,17 @@ def mojibake_warning(name: str, data: bytes, encoding: str) -> str | None:
                 "or leave the encoding to detection"
             )
     return None
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Whether bytes are valid UTF-8 (Arrow's validation: no Python string is built)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        arr.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _detect(data: bytes, offset: int) -> str | None:
