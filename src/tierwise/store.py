@@ -297,8 +297,7 @@ class Store:
     def oldest_data_day(self) -> dt.date | None:
         """The day of the oldest order or event (``None`` for a store without either)."""
         row = self.one(
-            "SELECT least((SELECT min(paid_at) FROM orders), "
-            "(SELECT min(occurred_at) FROM events))"
+            "SELECT least((SELECT min(paid_at) FROM orders), (SELECT min(occurred_at) FROM events))"
         )
         return row[0].date() if row and row[0] is not None else None
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from tierwise.errors import ConfigError
+from tierwise.errors import ConfigError, ImportValidationError
 from tierwise.export import neutralise_formulas, restore_formulas
 from tierwise.io.mapping import ColumnMapping, MappingError, load_mapping
 from tierwise.io.options import ImportOptions
@@ -152,7 +152,12 @@ def _import(
     restored = 0
     if "_reasons" in raw.table.column_names:  # a quarantine file, fixed and imported again
         raw.table, restored = restore_formulas(raw.table)
-    plan = build_plan(ent, raw.table.column_names, cmap, opts, raw.name, raw.float_columns)
+    try:
+        plan = build_plan(ent, raw.table.column_names, cmap, opts, raw.name, raw.float_columns)
+    except ImportValidationError as exc:
+        if not raw.warnings:
+            raise
+        raise ImportValidationError(f"{exc}; {'; '.join(raw.warnings)}") from None
     con = store.con
     _resolve_literals(con, plan, cmap)
     _drop_blank_rows(raw)

@@ -310,8 +310,9 @@ def _drop_empty_unnamed(raw: RawData, original: list[Any]) -> None:
 # -- CSV ----------------------------------------------------------------------------------
 def _sniff_delimiter(head: str) -> str:
     """The separator of a text file: the one of ``, \\t ; |`` found the same number of
-    times on the first lines (most frequent wins), else ``whitespace`` when the lines split
-    on runs of blanks into the same number of fields, else the most frequent in the header.
+    times on the first lines (most frequent wins), else ``whitespace`` when the header has
+    none of them and most lines split on runs of blanks into as many fields as the header,
+    else the most frequent in the header.
     """
     lines = [ln for ln in head.splitlines()[:21] if ln.strip()]
     if len(head) >= 1 << 16 and len(lines) > 1:
@@ -323,8 +324,9 @@ def _sniff_delimiter(head: str) -> str:
     ]
     if steady:
         return max(steady, key=lambda d: counts[d])
-    widths = {len(ln.split()) for ln in lines}
-    if len(widths) == 1 and widths.pop() > 1 and not any(counts.values()):
+    width = len(header.split())
+    same = sum(len(ln.split()) == width for ln in lines)
+    if width > 1 and not any(counts.values()) and same >= 0.8 * len(lines):
         return "whitespace"
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
@@ -334,8 +336,10 @@ def _read_whitespace(name: str, utf8: bytes, skipped: int, enc: str, fmt: str) -
     """Columns separated by runs of spaces/tabs, no quoting (e.g. the CDNOW files)."""
     text = utf8.decode("utf-8")
     lines = pa.array(text.split("\n"), pa.string())
-    fields = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(lines))
-    widths = pc.list_value_length(fields).to_numpy(zero_copy_only=False)
+    trimmed = pc.utf8_trim_whitespace(lines)
+    fields = pc.utf8_split_whitespace(trimmed)
+    widths = pc.list_value_length(fields).to_numpy(zero_copy_only=False).copy()
+    widths[pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)] = 0
     notes: list[str] = ["columns separated by whitespace"]
     header = fields[0].as_py()
     names = _clean_headers(header, notes)
