@@ -114,3 +114,25 @@ def test_cdnow_master_layout(tmp_path, store, opts):
     assert first[0] == ("00004", dt.datetime(1997, 1, 1), 2, 29.33)
     again = import_file(store, "orders", path, mapping="cdnow_master", options=opts)
     assert (again.rows_imported, again.rows_duplicate) == (0, 6919)
+
+
+def test_returns_without_line_items(tmp_path, store, opts):
+    f = tmp_path / "o.csv"
+    f.write_text(
+        "order_id,customer_id,paid_at,amount,status\n"
+        "o1,c1,2024-01-01,100,paid\n"
+        "Ro1,c1,2024-01-02,-40,refund\n"  # partial refund of o1 (id without the prefix)
+        "o2,c2,2024-01-01,50,paid\n"
+        "o2b,c2,2024-01-03,50,refund\n"  # refund status, no prefix: no original found
+        "o3,c3,2024-01-01,-7,paid\n"  # negative amount: a return
+    )
+    mapping = {"returns": {"id_prefix": "R", "statuses": ["refund"], "full": "cancelled"}}
+    rep = import_file(store, "orders", f, mapping=mapping, options=opts)
+    rep.check()
+    assert (rep.rows_imported, rep.rows_quarantined) == (5, 0)
+    o = _orders(store)
+    assert o["o1"][:2] == (60.0, "paid") and o["o1"][4]["refunded_amount"] == 40.0
+    assert o["Ro1"][:2] == (40.0, "cancelled") and o["Ro1"][4]["return_of"] == ["o1"]
+    assert o["o2"][:2] == (50.0, "paid")
+    assert o["o2b"][:2] == (50.0, "cancelled") and o["o3"][:2] == (7.0, "cancelled")
+    assert any("2 return row(s) matched no order of this file (by id)" in n for n in rep.notes)

@@ -53,7 +53,7 @@ class ImportOptions(BaseModel):
         no quarantine file).
     max_quarantined : float, optional
         Largest share of rows (0 to 1) that may be quarantined; above it the import fails
-        with :class:`~tierwise.errors.ImportRejected` and writes no rows (the quarantine
+        with :class:`~tierwise.io.ImportRejected` and writes no rows (the quarantine
         file is still written, so the reasons can be read).
     progress : callable, optional
         ``progress(step, done, total)`` called as the import advances (for progress bars).

@@ -585,7 +585,9 @@ def parse_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
         if ret is not None and cp.kind in ("float", "int") and cp.non_negative:
             d = f"(CASE WHEN _ret THEN abs({d}) ELSE {d} END)"
         v, e = stage_v(plan.reference, plan.timezone, cp, m, d)
-        if ret is not None and cp.name == "status" and e != "NULL":
+        if ret is not None and cp.name == "status":
+            # a return row is stored as a cancelled order, whatever its status text
+            v = f"CASE WHEN _ret THEN 'cancelled' ELSE {v} END"
             e = f"CASE WHEN _ret THEN NULL ELSE ({e}) END"
         v_cols.append(f"{v} AS {ident('v_' + cp.name)}")
         if e != "NULL":
