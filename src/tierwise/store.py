@@ -36,9 +36,11 @@ PROVENANCE_COLUMNS = ("_source", "_row", "_import_id")
 
 
 def _ddl(entity: Entity) -> str:
+    """The canonical table. Its key is unique without a PRIMARY KEY index: the importer, the
+    only writer, checks every key against the file and the stored rows in the transaction
+    that writes them (an index would double the cost of a large import)."""
     cols = [f'"{c.name}" {_DUCK_TYPES[str(c.type)]}' for c in entity.columns]
     cols += ['"_source" VARCHAR', '"_row" BIGINT', '"_import_id" VARCHAR']
-    cols.append(f'PRIMARY KEY ("{entity.key}")')
     return f'CREATE TABLE IF NOT EXISTS "{entity.name}" ({", ".join(cols)})'
 
 
@@ -296,8 +298,7 @@ class Store:
     def oldest_data_day(self) -> dt.date | None:
         """The day of the oldest order or event (``None`` for a store without either)."""
         row = self.one(
-            "SELECT least((SELECT min(paid_at) FROM orders), "
-            "(SELECT min(occurred_at) FROM events))"
+            "SELECT least((SELECT min(paid_at) FROM orders), (SELECT min(occurred_at) FROM events))"
         )
         return row[0].date() if row and row[0] is not None else None
 

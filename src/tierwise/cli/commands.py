@@ -1,4 +1,4 @@
-"""The project commands: init, import, run, show, export, snapshots, demo."""
+"""The project commands: init, run, show, export, snapshots, demo."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from tierwise.cli._common import (
     Wait,
     command,
     emit,
-    err,
     fail,
     human,
     open_project,
@@ -45,38 +44,6 @@ def init(
 
     p = Project.init(directory, force=force)
     out.print(f"created {p.directory / 'tierwise.yaml'} and {p.directory / 'tierwise.duckdb'}")
-
-
-@command(
-    app,
-    "import",
-    help=t(
-        "Load a file into the store; rejected rows go to a quarantine file with the reason.",
-        "把文件导入存储；被拒绝的行连同原因写入隔离文件。",
-    ),
-)
-def import_(
-    entity: Annotated[str, typer.Argument(help="customers, orders or events.")],
-    file: Annotated[Path, typer.Argument(help="CSV, .xlsx, .parquet or .jsonl file.")],
-    project: ProjectDir = None,
-    mapping: Annotated[Path | None, typer.Option(help="YAML column/value mapping.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
-    unknown_columns: Annotated[str, typer.Option(help="keep or ignore.")] = "keep",
-    unknown_customers: Annotated[str, typer.Option(help="create or quarantine.")] = "create",
-    on_conflict: Annotated[str, typer.Option(help="quarantine or update.")] = "quarantine",
-) -> None:
-    """Load a file into the store; rejected rows go to a quarantine file with the reason."""
-    with open_project(project) as p:
-        report = p.import_file(
-            entity, file, mapping=mapping, encoding=encoding,
-            unknown_columns=unknown_columns, unknown_customers=unknown_customers,
-            on_conflict=on_conflict,
-        )  # fmt: skip
-    out.print(report.summary(), highlight=False)
-    for problem in report.problems[:20]:
-        err.print(f"  {problem}", highlight=False)
-    if len(report.problems) > 20:
-        err.print(f"  … {len(report.problems) - 20} more in {report.quarantine_path}")
 
 
 @command(
