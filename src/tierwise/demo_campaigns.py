@@ -171,7 +171,8 @@ def simulate_campaign(
     rng = np.random.default_rng(seed)
     rows = plan.filter(pc.is_in(plan.column("status"), pa.array(["planned", "control"])))
     df = rows.select(["customer_id", "rule", "action", "channel", "status", "send_at"])
-    df = df.to_pandas()
+    # the same draws for the same plan, whatever order the engine returned its rows in
+    df = df.to_pandas().sort_values(["customer_id", "rule", "action"], ignore_index=True)
     n = len(df)
     planned = (df.status == "planned").to_numpy()
     sent = planned & (rng.random(n) < send_rate)

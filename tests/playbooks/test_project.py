@@ -25,9 +25,18 @@ def tw(*args):
 @pytest.fixture(scope="module")
 def shop(demo_shop, tmp_path_factory):
     """The 3,000-customer demo shop, tiered, with the demo playbook beside the default."""
+    return _tiered_shop(demo_shop, tmp_path_factory.mktemp("playbooks") / "shop")
+
+
+@pytest.fixture
+def fresh_shop(demo_shop, tmp_path):
+    """The same shop, untouched by the other tests (no consent, sends or extra plans)."""
+    return _tiered_shop(demo_shop, tmp_path / "shop")
+
+
+def _tiered_shop(demo_shop, d):
     import yaml
 
-    d = tmp_path_factory.mktemp("playbooks") / "shop"
     p = Project.init(d)
     for entity in ENTITIES:
         p.store.con.register("_shop", getattr(demo_shop, entity))
@@ -146,10 +155,11 @@ def test_plan_and_playbook_commands(shop, tmp_path):
     assert res.exit_code == 1 and "positive number of days" in res.output
 
 
-def test_uplift_recovers_the_planted_effects(shop):
-    """Each planted difference lies inside its 99 % interval (at 95 % about one of the thirty
-    intervals would miss by chance), and the discount to KOLs is flagged as harmful at 95 %."""
-    d, demo, _ = shop
+def test_uplift_recovers_the_planted_effects(fresh_shop):
+    """The planted differences lie inside their 99 % intervals — of some thirty intervals at
+    most one misses (0.3 misses are expected by chance; two or more happen 4 % of the time) —
+    and the discount to KOLs is flagged as harmful at 95 %."""
+    d, demo, _ = fresh_shop
     with Project(d) as p:
         # ten days after the default plan, so its sends are outside the demo's weekly cap
         plan = p.plan(demo.as_of, playbook="demo", send_at=dt.datetime(2026, 1, 10, 10))
@@ -159,20 +169,21 @@ def test_uplift_recovers_the_planted_effects(shop):
         wide = {r["rule"]: r for r in p.uplift("demo", since=demo.as_of, level=0.99).rows}
         rows = {r["rule"]: r for r in p.uplift("demo", since=demo.as_of).rows}
     truth = {r["rule"]: r for r in out.truth.to_pylist()}
-    checked = 0
+    checked, misses = 0, []
     for rule, r in wide.items():
         if r["n_control"] < 20:
             continue
         for key in ("conversion", "revenue", "margin"):
-            assert r[f"{key}_low"] <= truth[rule][key] <= r[f"{key}_high"], (rule, key, r)
+            if not r[f"{key}_low"] <= truth[rule][key] <= r[f"{key}_high"]:
+                misses.append((rule, key, truth[rule][key], r[f"{key}_low"], r[f"{key}_high"]))
         checked += 1
-    assert checked >= 8
+    assert checked >= 8 and len(misses) <= 1, misses
     kol = rows["kol_discount"]
     assert kol["verdict"] == "harmful" and kol["margin_high"] < 0
     assert "no evidence of an effect" in kol["words"].split(";")[0]  # conversion unchanged
     assert DEMO_EFFECTS["kol_discount"].truth()["margin"] < 0
     assert rows["low_intention_soft_touch"]["verdict"] == "no evidence of an effect"
-    assert rows["true_friend_care"]["verdict"] == "helps"
+    assert rows["true_friend_care"]["verdict"] == "helps", rows["true_friend_care"]
     res = tw("uplift", "-p", d, "--playbook", "demo", "--since", "2025-12-31")
     assert res.exit_code == 0, res.output
     assert "kol_discount: conversion" in res.output and "harmful" in res.output

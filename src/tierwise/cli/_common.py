@@ -196,15 +196,33 @@ def emit(
     from rich.cells import cell_len
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     cells = [[human(v, k) for k, v in row.items()] for row in rows]
-    for i, col in enumerate(rows[0] if rows else []):
+    columns = list(rows[0]) if rows else []
+    widths = []
+    for i, col in enumerate(columns):
         values = [r[i] for r in cells]
         numeric = all(isinstance(row[col], int | float) or row[col] is None for row in rows)
         whole = numeric or col.endswith("_id") or col in ("id", "label", "scheme", "tag")
         longest_word = max((cell_len(w) for v in values for w in v.split()), default=0)
-        width = min(max(longest_word, len(str(col)) if numeric else 0), 24)
-        table.add_column(str(col), overflow="fold", no_wrap=whole, min_width=width,
+        longest = max((cell_len(v) for v in values), default=0)
+        need = max(longest if whole else min(longest_word, 24), cell_len(str(col)), 1)
+        widths.append((col, numeric, need))
+    console_width = out.size.width
+    if columns and sum(w for _, _, w in widths) + 2 * len(columns) >= console_width:
+        # too wide for the terminal: one block per row, one line per column
+        if title:
+            out.print(title, highlight=False, markup=False)
+        label = max(cell_len(str(c)) for c in columns)
+        for row in cells:
+            out.print("")
+            for col, value in zip(columns, row, strict=True):
+                pad = " " * (label - cell_len(str(col)))
+                out.print(f"  {col}{pad}  {value}", highlight=False, markup=False)
+        return
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    for col, numeric, need in widths:
+        table.add_column(str(col), overflow="fold", min_width=need,
                          justify="right" if numeric else "left")  # fmt: skip
     for row in cells:
         table.add_row(*row)
