@@ -50,44 +50,55 @@ SPARK_CONF = {
 EXECUTOR_MEMORY = "3g"
 
 
-def _processes() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, resident bytes) of every process."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, int, float]]:
+    """pid -> (parent pid, resident bytes, CPU seconds so far) of every process."""
     table = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry.name}/statm") as f:
                 rss = int(f.read().split()[1]) * 4096
         except (OSError, IndexError, ValueError):
             continue
-        table[int(entry.name)] = (ppid, rss)
+        cpu = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+        table[int(entry.name)] = (int(fields[1]), rss, cpu)
     return table
 
 
-def _tree_rss(table: dict[int, tuple[int, int]], roots: Iterable[int], *, own: bool) -> int:
-    """Resident bytes of the descendants of ``roots`` (and of the roots when ``own``)."""
+def _tree(table: dict[int, tuple[int, int, float]], roots: Iterable[int], *, own: bool) -> set:
+    """The descendants of ``roots`` (and the roots when ``own``)."""
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
+    for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
     todo = [p for r in roots for p in ([r] if own else children.get(r, []))]
-    total = 0
+    found = set()
     while todo:
         pid = todo.pop()
-        total += table.get(pid, (0, 0))[1]
-        todo.extend(children.get(pid, []))
-    return total
+        if pid in table and pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found
 
 
 class TreePeak:
-    """Peak resident memory of process trees while a block runs (sampled every 100 ms)."""
+    """Peak resident memory and CPU seconds of process trees while a block runs.
+
+    Sampled every 100 ms: memory is the largest sum over a tree seen at one sample; CPU is the
+    last CPU time seen of every process of the tree, summed (so it does not depend on how busy
+    the rest of the machine is, as wall time does on a shared machine).
+    """
 
     def __init__(self) -> None:
         self.job_roots: list[int] = []
         self.executor_parents: list[int] = []
         self.job = self.executors = 0
+        self._cpu: dict[str, dict[int, float]] = {"job": {}, "executors": {}}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -98,8 +109,23 @@ class TreePeak:
     def _watch(self) -> None:
         while not self._stop.wait(0.1):
             table = _processes()
-            self.job = max(self.job, _tree_rss(table, self.job_roots, own=True))
-            self.executors = max(self.executors, _tree_rss(table, self.executor_parents, own=False))
+            job = _tree(table, self.job_roots, own=True)
+            execs = _tree(table, self.executor_parents, own=False)
+            self.job = max(self.job, sum(table[p][1] for p in job))
+            self.executors = max(self.executors, sum(table[p][1] for p in execs))
+            for key, pids in (("job", job), ("executors", execs)):
+                for p in pids:
+                    self._cpu[key][p] = table[p][2]
+
+    @property
+    def job_cpu(self) -> float:
+        """CPU seconds of the job's process tree (Python and its JVM)."""
+        return sum(self._cpu["job"].values())
+
+    @property
+    def executors_cpu(self) -> float:
+        """CPU seconds of the executors (and the Python they started)."""
+        return sum(self._cpu["executors"].values())
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -153,7 +179,13 @@ def spawn(
     if proc.returncode != 0:
         raise SystemExit(f"{job} job failed with exit code {proc.returncode}")
     result = json.loads(out.strip().splitlines()[-1])
-    return {**result, "peak_mib": peak.job / 2**20, "executors_mib": peak.executors / 2**20}
+    return {
+        **result,
+        "peak_mib": peak.job / 2**20,
+        "executors_mib": peak.executors / 2**20,
+        "cpu": peak.job_cpu,
+        "executors_cpu": peak.executors_cpu,
+    }
 
 
 def _profiles(project: Path, as_of: str) -> pa.Table:
@@ -231,18 +263,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     diffs = {name: compare(_profiles(work / name, as_of), duck) for name in ("local", "cluster")}
     job = "full run (+ CLV fit, text tags)" if full else "features + RFM + every rule scheme"
     print(f"\njob: {job}, as of {as_of}")
-    print(f"{'engine':<36}{'seconds':>9}{'startup':>9}{'peak MiB':>10}{'executors':>11}")
-    names = {"duckdb": "DuckDB (embedded store)", "local": "Spark local[2]",
-             "cluster": "Spark standalone, 2 workers x 1 core"}  # fmt: skip
+    print(f"{'engine':<34}{'seconds':>8}{'startup':>8}{'CPU s':>7}{'peak MiB':>9}"
+          f"{'exec CPU s':>11}{'exec MiB':>9}")  # fmt: skip
+    names = {
+        "duckdb": "DuckDB (embedded store)",
+        "local": "Spark local[2]",
+        "cluster": "Spark standalone, 2 x 1 core",
+    }
     for key, label in names.items():
         r = rows[key]
         start = f"{r['startup']:.1f}" if key != "duckdb" else "-"
-        execs = f"{r['executors_mib']:.0f}" if key == "cluster" else "-"
-        print(f"{label:<36}{r['seconds']:>9.1f}{start:>9}{r['peak_mib']:>10.0f}{execs:>11}")
-    print(
-        f"ratio standalone / local: {rows['cluster']['seconds'] / rows['local']['seconds']:.2f}"
-        f"; local / DuckDB: {rows['local']['seconds'] / rows['duckdb']['seconds']:.2f}"
-    )
+        ecpu = f"{r['executors_cpu']:.0f}" if key == "cluster" else "-"
+        emib = f"{r['executors_mib']:.0f}" if key == "cluster" else "-"
+        print(f"{label:<34}{r['seconds']:>8.1f}{start:>8}{r['cpu']:>7.0f}{r['peak_mib']:>9.0f}"
+              f"{ecpu:>11}{emib:>9}")  # fmt: skip
+    wall = rows["cluster"]["seconds"] / rows["local"]["seconds"]
+    cpu = (rows["cluster"]["cpu"] + rows["cluster"]["executors_cpu"]) / rows["local"]["cpu"]
+    print(f"ratio standalone / local: {wall:.2f} (wall), {cpu:.2f} (CPU, driver + executors)")
     print(
         f"cluster started in {cluster_start:.1f} s; applications it ran: "
         + ", ".join(f"{a['name']} ({a['state']}, {a['cores']} cores)" for a in apps)
