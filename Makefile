@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup clean spark-cluster spark-cluster-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +24,17 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
+SPARK_CLUSTER_DIR ?= .spark-cluster
+SPARK_PORT ?= 7077
+SPARK_UI_PORT ?= 8080
+
+spark-cluster: $(STAMP)
+	$(BIN)/python -m tierwise.spark_cluster start --dir $(SPARK_CLUSTER_DIR) \
+		--port $(SPARK_PORT) --webui-port $(SPARK_UI_PORT)
+
+spark-cluster-stop:
+	$(BIN)/python -m tierwise.spark_cluster stop --dir $(SPARK_CLUSTER_DIR)
+
 clean:
-	rm -rf $(VENV) demo-shop
+	if [ -x $(BIN)/python ]; then $(MAKE) spark-cluster-stop; fi
+	rm -rf $(VENV) demo-shop $(SPARK_CLUSTER_DIR)

@@ -210,15 +210,16 @@ class Project:
         """
         say = progress or (lambda _msg: None)
         as_of = as_of or self.default_as_of()
-        first = self.store.oldest_data_day()
-        if first is None:
-            raise TierwiseError("the store has no orders or events yet; import data first")
-        if as_of < first:
-            raise TierwiseError(
-                f"--as-of {as_of} is before the first order or event ({first}): the snapshot "
-                "would be empty; nothing was stored"
-            )
-        fitted, source = self._fitted_state(as_of, fit_from, refit)
+        if source is None:  # a Parquet source need not be in the store
+            first = self.store.oldest_data_day()
+            if first is None:
+                raise TierwiseError("the store has no orders or events yet; import data first")
+            if as_of < first:
+                raise TierwiseError(
+                    f"--as-of {as_of} is before the first order or event ({first}): the "
+                    "snapshot would be empty; nothing was stored"
+                )
+        fitted, fitted_source = self._fitted_state(as_of, fit_from, refit)
         if engine == "duckdb":
             from tierwise.engine import duckdb_tables
 
@@ -237,7 +238,7 @@ class Project:
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of, self.config,
-            rfm=rfm, fitted=fitted, fitted_source=source, base_dir=self.directory,
+            rfm=rfm, fitted=fitted, fitted_source=fitted_source, base_dir=self.directory,
         )  # fmt: skip
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
