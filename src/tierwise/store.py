@@ -534,7 +534,8 @@ class Store:
         )
 
     def value_by_label(self, as_of: dt.date) -> pa.Table:
-        """Per scheme and primary label: customers, paid value and their shares of the total."""
+        """Per scheme and primary label: customers, paid value and their shares of all
+        customers and value of the snapshot (``all_customers``, ``all_value``)."""
         name = self._require_snapshot(as_of)
         return self.arrow(
             f"""WITH p AS (SELECT customer_id, coalesce(monetary_total, 0) AS value
@@ -544,6 +545,7 @@ class Store:
                        any_value(l.label_en) AS label_en, count(*) AS customers,
                        sum(p.value) AS value,
                        count(*) / any_value(t.n) AS customer_share,
+                       any_value(t.n) AS all_customers, any_value(t.v) AS all_value,
                        CASE WHEN any_value(t.v) > 0 THEN sum(p.value) / any_value(t.v) END
                          AS value_share
                 FROM labels l JOIN p USING (customer_id), t

@@ -59,10 +59,10 @@ class Api:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
     def get(self, path: str, role: str = "reader", **kw):
-        return self.client.get(path, headers=self.h(role), **kw)
+        return self.client.get(path, headers={**self.h(role), **kw.pop("headers", {})}, **kw)
 
     def post(self, path: str, role: str = "writer", **kw):
-        return self.client.post(path, headers=self.h(role), **kw)
+        return self.client.post(path, headers={**self.h(role), **kw.pop("headers", {})}, **kw)
 
     def close(self) -> None:
         self.service.close()

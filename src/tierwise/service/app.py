@@ -75,38 +75,32 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
             return
         seen = 0
-        started = False
+        refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    refused = True
+                    await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+            if not refused:  # once refused, the application's own answer is dropped
+                await send(message)
 
-        try:
-            await self.app(scope, counted, watch)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
+        await self.app(scope, counted, watch)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         await JSONResponse(
             {"detail": f"request body larger than {self.limit:,} bytes; send smaller batches"},
             status_code=413,
         )(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

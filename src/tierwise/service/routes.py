@@ -325,12 +325,13 @@ def overview(key: Reader, request: Request, as_of: dt.date | None = None) -> dic
             "scheme": r["scheme"], "zh": cfg.zh if cfg else r["scheme"],
             "en": cfg.en if cfg else r["scheme"], "labels": [],
         })  # fmt: skip
-        s["labels"].append({k: r[k] for k in r if k != "scheme"})
-    first = next(iter(schemes.values()), {"labels": []})
+        s["labels"].append(
+            {k: r[k] for k in r if k not in ("scheme", "all_customers", "all_value")}
+        )
     return _plain({
         "as_of": as_of,
-        "customers": sum(lab["customers"] for lab in first["labels"]),
-        "value": sum(lab["value"] or 0 for lab in first["labels"]),
+        "customers": rows[0]["all_customers"] if rows else 0,
+        "value": rows[0]["all_value"] if rows else 0.0,
         "schemes": list(schemes.values()),
     })  # fmt: skip
 
