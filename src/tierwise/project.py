@@ -413,23 +413,3 @@ class Project:
         twin = Project(self.directory, read_only=self.read_only)
         twin._store = self.store.sibling()
         return twin
-
-    def customer_view(self, customer_id: str, as_of: dt.date | None = None) -> dict[str, Any]:
-        """A customer's profile and labels of a snapshot (the newest by default), evidence
-        parsed; ``profile`` is ``None`` for a customer who came after the snapshot.
-
-        Raises
-        ------
-        StoreError
-            If the customer is unknown.
-        """
-        dates = self.store.snapshots()
-        as_of = as_of or (dates[-1] if dates else None)
-        profile = self.store.customer_profile(as_of, customer_id) if as_of else None
-        if profile is None and not self.store.customer_exists(customer_id):
-            raise StoreError(f"no customer {customer_id!r}")
-        labels = self.store.read_labels(as_of, customer_id).to_pylist() if profile else []
-        for lab in labels:
-            lab["evidence"] = json.loads(lab["evidence"])
-        return {"customer_id": customer_id, "as_of": as_of if profile else None,
-                "profile": profile, "labels": labels}  # fmt: skip

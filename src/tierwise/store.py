@@ -471,6 +471,36 @@ class Store:
         finally:
             self.con.unregister("_tw_ids")
 
+    def intention_state(self, customer_id: str) -> dict | None:
+        """One customer's live intention state, or ``None``."""
+        cur = self.con.execute(
+            "SELECT customer_id, score, score_at, oldest_at FROM intention_state "
+            "WHERE customer_id = ?",
+            [customer_id],
+        )
+        rows = cur.fetchall()
+        return dict(zip([d[0] for d in cur.description], rows[0], strict=True)) if rows else None
+
+    def customer_events_after(self, customer_id: str, after: dt.datetime) -> list[dict]:
+        """One customer's events after a time (id, time, type, channel), in time order."""
+        cur = self.con.execute(
+            "SELECT customer_id, event_id, occurred_at, event_type, channel FROM events "
+            "WHERE customer_id = ? AND occurred_at > ? ORDER BY occurred_at, event_id",
+            [customer_id, after],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def customer_labels(self, as_of: dt.date, customer_id: str) -> list[dict]:
+        """One customer's labels of a snapshot with their evidence JSON text, primary first."""
+        cur = self.con.execute(
+            "SELECT scheme, label, label_zh, label_en, is_primary, rule, evidence FROM labels "
+            "WHERE as_of = ? AND customer_id = ? ORDER BY scheme, is_primary DESC, label",
+            [as_of, customer_id],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
     def write_intention_states(
         self, states: pa.Table, crossings: pa.Table | None = None, *, replace: bool = False
     ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tierwise import __version__
 from tierwise.errors import StoreError, TierwiseError
 from tierwise.project import Project
+from tierwise.service.profiles import ProfileCache
 from tierwise.service.realtime import IntentionTracker, grade_thresholds
 from tierwise.service.runs import Runs
 from tierwise.service.settings import ServiceSettings
@@ -50,7 +53,45 @@ class Service:
             store, self.project.config.features.intention, grade_thresholds(self.project.config)
         )
         self.tracker.rebuild()
-        self.runs = Runs(self.project)
+        self.profiles = ProfileCache(store)
+        self._dates: list[dt.date] | None = None
+        self.runs = Runs(self.project, on_done=self.forget_snapshots)
+
+    def forget_snapshots(self) -> None:
+        """Drop what is held of the snapshots (a run wrote one)."""
+        with self.lock:
+            self.profiles.clear()
+            self._dates = None
+
+    def snapshot_dates(self) -> list[dt.date]:
+        """As-of days of the stored snapshots, oldest first (held until a run ends)."""
+        if self._dates is None:
+            self._dates = self.project.store.snapshots()
+        return self._dates
+
+    def customer_view(self, customer_id: str, as_of: dt.date | None = None) -> dict[str, Any]:
+        """A customer's profile and labels (evidence parsed) of a snapshot, the newest by
+        default; ``profile`` is ``None`` for a customer who came after it.
+
+        Raises
+        ------
+        StoreError
+            If the customer or the snapshot is unknown.
+        """
+        dates = self.snapshot_dates()
+        if as_of is not None and as_of not in dates:
+            have = ", ".join(map(str, dates)) or "none yet"
+            raise StoreError(f"no snapshot as of {as_of}; have {have}")
+        as_of = as_of or (dates[-1] if dates else None)
+        store = self.project.store
+        profile = self.profiles.row(as_of, customer_id) if as_of else None
+        if profile is None and not store.customer_exists(customer_id):
+            raise StoreError(f"no customer {customer_id!r}")
+        labels = store.customer_labels(as_of, customer_id) if profile else []
+        for lab in labels:
+            lab["evidence"] = json.loads(lab["evidence"])
+        return {"customer_id": customer_id, "as_of": as_of if profile else None,
+                "profile": profile, "labels": labels}  # fmt: skip
 
     def close(self) -> None:
         """Wait for a running run and close the store (when the service opened it)."""

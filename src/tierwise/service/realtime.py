@@ -2,14 +2,14 @@
 
 A customer's score at time T is ``sum_j w_j * 0.5 ** ((T - t_j) / h)`` over the events of the
 last ``lookback_days`` (`tierwise.features.intention_score`). The live state of a customer is
-that sum at its newest event (``score`` at ``score_at``) and the oldest event it counts
-(``oldest_at``). A new, later event updates it in O(1)::
+that sum at an anchor no earlier than its newest event (``score`` at ``score_at``) and the
+oldest event it counts (``oldest_at``, null when none). A new, later event updates it in O(1)::
 
     score now = score then * 0.5 ** (Δt / h) + w
 
-When an event falls out of the lookback, or an event arrives older than the state, the
-customer's sum is recomputed from the stored events instead, so the score always equals the
-batch run's on the same data.
+When an event falls out of the lookback, or an event arrives older than the state's anchor,
+the customer's sum is recomputed from the stored events instead (and kept as the new state), so
+the score always equals the batch run's on the same data.
 
 A crossing is an event after which the score reached a threshold it was below just before
 (``before < T <= after``, as in `tierwise.intention.intention_crossings`); the grade is the
@@ -65,7 +65,7 @@ class LiveScore:
 class _State:
     score: float
     at: dt.datetime
-    oldest: dt.datetime
+    oldest: dt.datetime | None  # None: no event of the lookback counted
 
 
 class IntentionTracker:
@@ -107,20 +107,28 @@ class IntentionTracker:
         return 0.5 ** (seconds / _DAY / self.cfg.half_life_days)
 
     # -- rebuild -----------------------------------------------------------------------------
-    def rebuild(self) -> int:
-        """Recompute every customer's state from the stored events; the number of customers."""
+    def rebuild(self, now: dt.datetime | None = None) -> int:
+        """Recompute every customer's state from the stored events, anchored at ``now``
+        (the current local time by default) or at the customer's newest event when later;
+        the number of customers with a state."""
         from tierwise.engine import duckdb_tables
 
+        now = now or dt.datetime.now()
         e = duckdb_tables(self.store)["events"]
         weighted = e.mutate(w=event_weight(e, self.cfg)).filter(ibis._.w > 0)
-        newest = weighted.group_by("customer_id").aggregate(anchor=weighted.occurred_at.max())
+        newest = weighted.group_by("customer_id").aggregate(
+            anchor=ibis.greatest(weighted.occurred_at.max(), ibis.timestamp(now))
+        )
         j = weighted.join(newest, "customer_id")
         age = (j.anchor.epoch_seconds() - j.occurred_at.epoch_seconds()).cast("float64") / _DAY
-        j = j.mutate(age=age).filter(ibis._.age < self.cfg.lookback_days)
+        j = j.mutate(age=age)
+        kept = j.age < self.cfg.lookback_days
         states = j.group_by("customer_id").aggregate(
-            score=(j.w * ibis.literal(0.5) ** (j.age / self.cfg.half_life_days)).sum(),
+            score=(j.w * ibis.literal(0.5) ** (j.age / self.cfg.half_life_days))
+            .sum(where=kept)
+            .fill_null(0.0),
             score_at=j.anchor.max(),
-            oldest_at=j.occurred_at.min(),
+            oldest_at=j.occurred_at.min(where=kept),  # null: every event left the lookback
         )
         table = states.to_pyarrow().cast(_STATE_SCHEMA)
         self.store.write_intention_states(table, replace=True)
@@ -148,15 +156,16 @@ class IntentionTracker:
             if st is None or evs[0]["occurred_at"] <= st.at:
                 exact[cid] = evs
                 continue
-            if evs[-1]["occurred_at"] - st.oldest >= self._lookback:
+            if st.oldest is not None and evs[-1]["occurred_at"] - st.oldest >= self._lookback:
                 exact[cid] = evs
                 continue
+            oldest = st.oldest or evs[0]["occurred_at"]
             score, at = st.score, st.at
             for ev in evs:
                 before = score * self._decay((ev["occurred_at"] - at).total_seconds())
                 score, at = before + ev["w"], ev["occurred_at"]
                 crossings += self._crossing(ev, before, score)
-            states[cid] = _State(score, at, st.oldest)
+            states[cid] = _State(score, at, oldest)
         if exact:
             crossings += self._replay(exact, states)
         changed = pa.Table.from_pylist(
@@ -221,13 +230,8 @@ class IntentionTracker:
         return total
 
     def _history(self, customer_id: str, at: dt.datetime) -> list[dict[str, Any]]:
-        since = pa.table({
-            "customer_id": pa.array([customer_id], pa.string()),
-            "after": pa.array([at - self._lookback], pa.timestamp("us")),
-        })  # fmt: skip
-        rows = self.store.events_since(since).to_pylist()
         out = []
-        for ev in rows:
+        for ev in self.store.customer_events_after(customer_id, at - self._lookback):
             w = self.weight(ev["event_type"], ev["channel"])
             if w > 0:
                 out.append({**ev, "w": w})
@@ -235,13 +239,29 @@ class IntentionTracker:
 
     # -- read --------------------------------------------------------------------------------
     def score_at(self, customer_id: str, at: dt.datetime) -> LiveScore:
-        """The score at a moment (events stamped before it count), from the live state."""
-        rows = self.store.intention_states([customer_id]).to_pylist()
+        """The score at a moment (events stamped before it count), from the live state.
+
+        When events have left the lookback since the state was written, the sum is taken
+        again from the stored events and kept as the customer's state from then on.
+        """
+        st = self.store.intention_state(customer_id)
         score = 0.0
-        if rows:
-            st = rows[0]
-            if st["score_at"] < at and at - st["oldest_at"] < self._lookback:
+        if st is not None:
+            oldest = st["oldest_at"]
+            if st["score_at"] < at and (oldest is None or at - oldest < self._lookback):
                 score = st["score"] * self._decay((at - st["score_at"]).total_seconds())
             else:
-                score = self._sum(self._history(customer_id, at), at, inclusive=False)
+                history = self._history(customer_id, at)
+                before = [ev for ev in history if ev["occurred_at"] < at]
+                score = self._sum(before, at, inclusive=False)
+                if at > st["score_at"] and len(before) == len(history):
+                    self._reanchor(customer_id, at, score, before)  # no event at or after it
         return LiveScore(customer_id, at, score, self.grade(score))
+
+    def _reanchor(
+        self, customer_id: str, at: dt.datetime, score: float, history: list[dict[str, Any]]
+    ) -> None:
+        kept = [ev["occurred_at"] for ev in history if self._within(ev, at)]
+        state = {"customer_id": customer_id, "score": score, "score_at": at,
+                 "oldest_at": min(kept) if kept else None}  # fmt: skip
+        self.store.write_intention_states(pa.Table.from_pylist([state], schema=_STATE_SCHEMA))

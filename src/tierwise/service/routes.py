@@ -114,7 +114,7 @@ def healthz(request: Request) -> dict[str, Any]:
     """Whether the service is up, and the snapshots it serves (no key needed)."""
     svc = _service(request)
     with svc.lock:
-        dates = svc.project.store.snapshots()
+        dates = svc.snapshot_dates()
     return {"status": "ok", "version": __version__, "snapshots": len(dates),
             "newest_snapshot": dates[-1].isoformat() if dates else None}  # fmt: skip
 
@@ -255,7 +255,7 @@ def customer(
     svc = _service(request)
     when = at.replace(tzinfo=None) if at is not None else dt.datetime.now()
     with svc.lock:
-        view = svc.project.customer_view(customer_id, as_of)
+        view = svc.customer_view(customer_id, as_of)
         live = svc.tracker.score_at(customer_id, when)
     profile = view["profile"]
     masked = _mask([profile], svc.settings.pii_fields, key) if profile else []
@@ -305,7 +305,7 @@ def snapshots(key: Reader, request: Request) -> dict[str, Any]:
     """The as-of days of the stored snapshots, oldest first."""
     svc = _service(request)
     with svc.lock:
-        dates = svc.project.store.snapshots()
+        dates = svc.snapshot_dates()
     return {"snapshots": [d.isoformat() for d in dates]}
 
 

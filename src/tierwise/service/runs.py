@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,10 +49,13 @@ class Runs:
     ----------
     project : Project
         The served project; each run uses a sibling connection to its store.
+    on_done : callable, optional
+        Called after each run that wrote a snapshot.
     """
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, on_done: Callable[[], None] | None = None) -> None:
         self.project = project
+        self.on_done = on_done
         self._records: dict[str, RunRecord] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -98,6 +102,8 @@ class Runs:
                 result = p.run(as_of, progress=say)
             rec.customers = result.profiles.num_rows
             rec.as_of = result.as_of.isoformat()
+            if self.on_done is not None:
+                self.on_done()
             rec.status = "done"
         except Exception as exc:  # reported through the run's record
             rec.status = "failed"

@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
+from service_testkit import Api
 
-from conftest import Api
 from tierwise.service.keys import verify
 
 EVENT = {"event_id": "api-1", "customer_id": "C000001", "occurred_at": "2025-12-30T10:00:00",

@@ -6,8 +6,7 @@ import shutil
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-
-from conftest import Api
+from service_testkit import Api
 
 
 def test_no_server_errors_on_any_route(demo_project_dir, tmp_path):
