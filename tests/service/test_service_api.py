@@ -51,10 +51,29 @@ def test_keys_are_stored_hashed_and_revocation_is_immediate(api):
     rows = api.project.store.arrow("SELECT * FROM api_keys").to_pylist()
     assert not any(key.split("_", 2)[2] in json.dumps(r, default=str) for r in rows)
     assert verify(api.project.store, key[:-1] + ("A" if key[-1] != "A" else "B")) is None
-    from tierwise.service import revoke_key
-
-    revoke_key(api.project.store, key.split("_")[1])
+    assert api.get("/v1/customers/C000001").status_code == 200  # verified once, then held
+    key_id = key.split("_")[1]
+    assert api.client.delete(f"/v1/keys/{key_id}", headers=api.h("reader")).status_code == 403
+    r = api.client.delete(f"/v1/keys/{key_id}", headers=api.h("admin"))
+    assert r.status_code == 200 and r.json() == {"revoked": key_id}
     assert api.get("/v1/customers/C000001").status_code == 401
+    assert api.client.delete(f"/v1/keys/{key_id}", headers=api.h("admin")).status_code == 404
+
+
+def test_keys_can_be_made_through_the_service_while_it_holds_the_store(api):
+    r = api.post("/v1/keys", role="admin", json={"scopes": ["profiles:read"], "name": "crm"})
+    assert r.status_code == 201
+    made = r.json()
+    ok = api.client.get("/v1/customers/C000001",
+                        headers={"Authorization": f"Bearer {made['key']}"})  # fmt: skip
+    assert ok.status_code == 200
+    listed = api.get("/v1/keys", role="admin").json()["keys"]
+    assert made["key_id"] in {k["key_id"] for k in listed}
+    assert all("digest" not in k and "salt" not in k for k in listed)
+    bad = api.post("/v1/keys", role="admin", json={"scopes": ["root"]})
+    assert bad.status_code == 422 and "unknown scope" in bad.json()["detail"]
+    audit = api.get("/v1/audit", role="admin").json()["entries"]
+    assert any(e["action"] == "key_create" and e["target"] == made["key_id"] for e in audit)
 
 
 def test_events_are_validated_row_by_row_and_replays_are_not_doubled(api):

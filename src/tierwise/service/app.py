@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -21,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tierwise import __version__
 from tierwise.errors import StoreError, TierwiseError
 from tierwise.project import Project
-from tierwise.service.profiles import ProfileCache
+from tierwise.service.keys import ApiKey, verify
+from tierwise.service.profiles import SnapshotCache
 from tierwise.service.realtime import IntentionTracker, grade_thresholds
 from tierwise.service.runs import Runs
 from tierwise.service.settings import ServiceSettings
@@ -53,9 +55,25 @@ class Service:
             store, self.project.config.features.intention, grade_thresholds(self.project.config)
         )
         self.tracker.rebuild()
-        self.profiles = ProfileCache(store)
+        self.profiles = SnapshotCache(store, settings.cache_customers)
         self._dates: list[dt.date] | None = None
         self.runs = Runs(self.project, on_done=self.forget_snapshots)
+        self._keys: dict[str, ApiKey] = {}
+
+    def verify(self, text: str) -> ApiKey | None:
+        """The live key a presented text names (verified once, then held until a revoke)."""
+        tag = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+        key = self._keys.get(tag)
+        if key is None:
+            with self.lock:
+                key = verify(self.project.store, text)
+            if key is not None:
+                self._keys[tag] = key
+        return key
+
+    def forget_keys(self) -> None:
+        """Verify every key again from the store (one was revoked)."""
+        self._keys.clear()
 
     def forget_snapshots(self) -> None:
         """Drop what is held of the snapshots (a run wrote one)."""
@@ -84,10 +102,10 @@ class Service:
             raise StoreError(f"no snapshot as of {as_of}; have {have}")
         as_of = as_of or (dates[-1] if dates else None)
         store = self.project.store
-        profile = self.profiles.row(as_of, customer_id) if as_of else None
+        profile = self.profiles.profile(as_of, customer_id) if as_of else None
         if profile is None and not store.customer_exists(customer_id):
             raise StoreError(f"no customer {customer_id!r}")
-        labels = store.customer_labels(as_of, customer_id) if profile else []
+        labels = self.profiles.labels(as_of, customer_id) if profile else []
         for lab in labels:
             lab["evidence"] = json.loads(lab["evidence"])
         return {"customer_id": customer_id, "as_of": as_of if profile else None,

@@ -15,8 +15,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 
 from tierwise import __version__
-from tierwise.errors import ImportValidationError
-from tierwise.service.keys import ApiKey, verify
+from tierwise.errors import ImportValidationError, TierwiseError
+from tierwise.service.keys import SCOPES, ApiKey, create_key, list_keys, revoke_key
 from tierwise.service.runs import RunBusy
 from tierwise.service.wording import because
 
@@ -52,9 +52,7 @@ def _key(
             "missing API key: send `Authorization: Bearer tw_…` or `X-API-Key: tw_…`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    svc = _service(request)
-    with svc.lock:
-        key = verify(svc.project.store, text)
+    key = _service(request).verify(text)
     if key is None:
         raise HTTPException(
             401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
@@ -441,6 +439,46 @@ def run_status(run_id: str, key: Reader, request: Request) -> dict[str, Any]:
     if rec is None:
         raise HTTPException(404, f"no run {run_id!r} in this service")
     return rec.to_dict()
+
+
+class KeyRequest(BaseModel):
+    """A key to make: its scopes and who uses it."""
+
+    scopes: list[str] = Field(min_length=1, examples=[["events:write"]],
+                              description=", ".join(SCOPES))  # fmt: skip
+    name: str = Field("", max_length=200)
+
+
+@router.post("/v1/keys", tags=["service"], status_code=201, responses=_ERRORS)
+def make_key(body: KeyRequest, key: Admin, request: Request) -> dict[str, Any]:
+    """Make an API key while the service holds the store; the key is shown only here."""
+    svc = _service(request)
+    with svc.lock:
+        text, made = create_key(svc.project.store, body.scopes, body.name)
+    _audit(svc, key, "key_create", made.key_id, {"scopes": sorted(made.scopes)})
+    return {"key": text, "key_id": made.key_id, "scopes": sorted(made.scopes)}
+
+
+@router.get("/v1/keys", tags=["service"], responses=_ERRORS)
+def keys(key: Admin, request: Request) -> dict[str, Any]:
+    """Every key's id, name, scopes and dates (never a secret)."""
+    svc = _service(request)
+    with svc.lock:
+        return {"keys": _plain(list_keys(svc.project.store))}
+
+
+@router.delete("/v1/keys/{key_id}", tags=["service"], responses=_ERRORS)
+def revoke(key_id: str, key: Admin, request: Request) -> dict[str, Any]:
+    """Revoke a key at once."""
+    svc = _service(request)
+    with svc.lock:
+        try:
+            revoke_key(svc.project.store, key_id)
+        except TierwiseError as exc:
+            raise HTTPException(404, str(exc)) from None
+        svc.forget_keys()
+    _audit(svc, key, "key_revoke", key_id, {})
+    return {"revoked": key_id}
 
 
 @router.get("/v1/audit", tags=["service"], responses=_ERRORS)

@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
         Profile fields and timeline parts masked for keys without ``pii:read``.
     page_limit : int
         Most rows one page of a listing returns.
+    cache_customers : int
+        Snapshots of up to this many customers are held in memory for fast lookups.
     """
 
     model_config = SettingsConfigDict(env_prefix="TIERWISE_SERVICE_", extra="forbid")
@@ -44,3 +46,4 @@ class ServiceSettings(BaseSettings):
     cors_origins: list[str] = []
     pii_fields: list[str] = ["gender", "city", "age_band", "referrer_id", "text"]
     page_limit: int = Field(1000, gt=0)
+    cache_customers: int = Field(200_000, ge=0)
