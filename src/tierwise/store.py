@@ -471,16 +471,6 @@ class Store:
         finally:
             self.con.unregister("_tw_ids")
 
-    def intention_state(self, customer_id: str) -> dict | None:
-        """One customer's live intention state, or ``None``."""
-        cur = self.con.execute(
-            "SELECT customer_id, score, score_at, oldest_at FROM intention_state "
-            "WHERE customer_id = ?",
-            [customer_id],
-        )
-        rows = cur.fetchall()
-        return dict(zip([d[0] for d in cur.description], rows[0], strict=True)) if rows else None
-
     def customer_events_after(self, customer_id: str, after: dt.datetime) -> list[dict]:
         """One customer's events after a time (id, time, type, channel), in time order."""
         cur = self.con.execute(

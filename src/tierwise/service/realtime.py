@@ -71,10 +71,13 @@ class _State:
 class IntentionTracker:
     """Keeps every customer's intention score current as events arrive.
 
+    Every change is written to the store (``intention_state``, ``intention_live_crossings``)
+    and mirrored in memory for lookups; `rebuild` starts both from the stored events.
+
     Parameters
     ----------
     store : Store
-        The open store (holding ``intention_state`` and ``intention_live_crossings``).
+        The open store.
     cfg : IntentionConfig
         Weights, half-life and lookback (``features.intention`` of the config).
     thresholds : mapping of str to float
@@ -91,6 +94,7 @@ class IntentionTracker:
         for channel, etype, weight in cfg.weight_table():
             self._weights.setdefault((channel, etype), float(weight))
         self._lookback = dt.timedelta(days=cfg.lookback_days)
+        self._states: dict[str, _State] = {}  # mirrors the intention_state table
 
     # -- weights and grades ----------------------------------------------------------------
     def weight(self, event_type: str, channel: str | None) -> float:
@@ -132,6 +136,10 @@ class IntentionTracker:
         )
         table = states.to_pyarrow().cast(_STATE_SCHEMA)
         self.store.write_intention_states(table, replace=True)
+        self._states = {
+            r["customer_id"]: _State(r["score"], r["score_at"], r["oldest_at"])
+            for r in table.to_pylist()
+        }
         return table.num_rows
 
     # -- ingest ------------------------------------------------------------------------------
@@ -145,10 +153,7 @@ class IntentionTracker:
         by_customer: dict[str, list[dict[str, Any]]] = {}
         for ev in new:  # already ordered by customer, time, id
             by_customer.setdefault(ev["customer_id"], []).append(ev)
-        states = {
-            r["customer_id"]: _State(r["score"], r["score_at"], r["oldest_at"])
-            for r in self.store.intention_states(list(by_customer)).to_pylist()
-        }
+        states = {c: self._states[c] for c in by_customer if c in self._states}
         crossings: list[dict[str, Any]] = []
         exact: dict[str, list[dict[str, Any]]] = {}
         for cid, evs in by_customer.items():
@@ -176,6 +181,7 @@ class IntentionTracker:
         self.store.write_intention_states(
             changed, pa.Table.from_pylist(crossings, schema=_CROSSING_SCHEMA)
         )
+        self._states.update((c, s) for c, s in states.items() if c in by_customer)
         return crossings
 
     def _crossing(self, ev: dict[str, Any], before: float, after: float) -> list[dict[str, Any]]:
@@ -244,17 +250,16 @@ class IntentionTracker:
         When events have left the lookback since the state was written, the sum is taken
         again from the stored events and kept as the customer's state from then on.
         """
-        st = self.store.intention_state(customer_id)
+        st = self._states.get(customer_id)
         score = 0.0
         if st is not None:
-            oldest = st["oldest_at"]
-            if st["score_at"] < at and (oldest is None or at - oldest < self._lookback):
-                score = st["score"] * self._decay((at - st["score_at"]).total_seconds())
+            if st.at < at and (st.oldest is None or at - st.oldest < self._lookback):
+                score = st.score * self._decay((at - st.at).total_seconds())
             else:
                 history = self._history(customer_id, at)
                 before = [ev for ev in history if ev["occurred_at"] < at]
                 score = self._sum(before, at, inclusive=False)
-                if at > st["score_at"] and len(before) == len(history):
+                if at > st.at and len(before) == len(history):
                     self._reanchor(customer_id, at, score, before)  # no event at or after it
         return LiveScore(customer_id, at, score, self.grade(score))
 
@@ -262,6 +267,8 @@ class IntentionTracker:
         self, customer_id: str, at: dt.datetime, score: float, history: list[dict[str, Any]]
     ) -> None:
         kept = [ev["occurred_at"] for ev in history if self._within(ev, at)]
-        state = {"customer_id": customer_id, "score": score, "score_at": at,
-                 "oldest_at": min(kept) if kept else None}  # fmt: skip
-        self.store.write_intention_states(pa.Table.from_pylist([state], schema=_STATE_SCHEMA))
+        state = _State(score, at, min(kept) if kept else None)
+        row = {"customer_id": customer_id, "score": score, "score_at": at,
+               "oldest_at": state.oldest}  # fmt: skip
+        self.store.write_intention_states(pa.Table.from_pylist([row], schema=_STATE_SCHEMA))
+        self._states[customer_id] = state

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -247,7 +248,7 @@ def customer(
     at: Annotated[
         dt.datetime | None, Query(description="When to score intention (default: now).")
     ] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """A customer's profile (newest snapshot by default), labels with their evidence in
     words, and the intention score now (events up to this moment, decayed to it)."""
     svc = _service(request)
@@ -263,7 +264,7 @@ def customer(
         {**_plain(lab), "because": {"en": because(lab, "en"), "zh": because(lab, "zh")}}
         for lab in view["labels"]
     ]
-    return {
+    return JSONResponse({  # already plain: no second encoding pass
         "customer_id": customer_id,
         "as_of": _plain(view["as_of"]),
         "profile": _plain(profile),
@@ -275,7 +276,7 @@ def customer(
             "grade": live.grade,
             "thresholds": dict(svc.tracker.thresholds),
         },
-    }
+    })
 
 
 @router.get("/v1/customers/{customer_id}/timeline", tags=["customers"], responses=_ERRORS)
