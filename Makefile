@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup clean spark-cluster spark-cluster-stop
+.PHONY: demo test lint bench setup clean chromium spark-cluster spark-cluster-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tierwise demo demo-shop --force
 
-test: $(STAMP)
+# the dashboard tests drive Debian's Chromium (Playwright's own browser download is not used)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 

@@ -82,7 +82,7 @@ def test_run_on_the_cluster_stores_the_duckdb_profiles(cluster, demo_shop, duckd
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert f"snapshot as of {demo_shop.as_of}: 3000 customers" in done.stdout
+    assert f"snapshot as of {demo_shop.as_of}: 3,000 customers" in done.stdout
 
     # the application ran on the cluster: the master lists it, both workers ran its executors
     apps = [a for a in cluster.status()["completedapps"] if a["id"] not in before]

@@ -701,3 +701,11 @@ class Project:
 
         return uplift(self.store, self.config, playbook=playbook, since=since,
                       window_days=window_days, level=level)  # fmt: skip
+
+    # -- service ------------------------------------------------------------------------
+    def sibling(self) -> Project:
+        """The same project on a second connection to this process's open store, for
+        another thread (a run started by the service while it keeps answering)."""
+        twin = Project(self.directory, read_only=self.read_only)
+        twin._store = self.store.sibling()
+        return twin

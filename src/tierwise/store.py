@@ -693,6 +693,220 @@ class Store:
             self.con.unregister("_ids_in")
         return [r[0] for r in rows]
 
+    # -- service: API keys, audit log, live intention scores --------------------------------
+    def sibling(self) -> Store:
+        """A second connection to the same open database, for another thread of this process.
+
+        It shares the file lock of this store and writes no owner file; close it on its own.
+        """
+        twin = object.__new__(Store)
+        twin.path, twin.read_only = self.path, self.read_only
+        twin.con = self.con.cursor()
+        twin._owner = None
+        twin.schema_version = self.schema_version
+        return twin
+
+    def ensure_service_tables(self) -> None:
+        """Create the tables of the service (keys, audit, live intention) when missing."""
+        with self.transaction() as con:
+            con.execute(
+                """CREATE TABLE IF NOT EXISTS api_keys (
+                    key_id VARCHAR PRIMARY KEY, name VARCHAR, scopes VARCHAR, salt VARCHAR,
+                    digest VARCHAR, created_at TIMESTAMP, revoked_at TIMESTAMP)"""
+            )
+            con.execute(
+                """CREATE TABLE IF NOT EXISTS audit_log (
+                    logged_at TIMESTAMP, key_id VARCHAR, action VARCHAR, target VARCHAR,
+                    detail VARCHAR)"""
+            )
+            con.execute(
+                """CREATE TABLE IF NOT EXISTS intention_state (
+                    customer_id VARCHAR PRIMARY KEY, score DOUBLE, score_at TIMESTAMP,
+                    oldest_at TIMESTAMP)"""
+            )
+            con.execute(
+                """CREATE TABLE IF NOT EXISTS intention_live_crossings (
+                    event_id VARCHAR PRIMARY KEY, customer_id VARCHAR, crossed_at TIMESTAMP,
+                    grade VARCHAR, score_before DOUBLE, score_after DOUBLE, event_type VARCHAR,
+                    channel VARCHAR, detected_at TIMESTAMP)"""
+            )
+
+    def add_api_key(self, key: dict) -> None:
+        """Store a new API key (id, name, scopes, salt, digest; never the secret itself)."""
+        self.con.execute(
+            "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, NULL)",
+            [key["key_id"], key["name"], key["scopes"], key["salt"], key["digest"]],
+        )
+
+    def api_key(self, key_id: str) -> dict | None:
+        """One stored API key (salt, digest, scopes, revoked_at), or ``None``."""
+        rows = self.arrow("SELECT * FROM api_keys WHERE key_id = ?", [key_id]).to_pylist()
+        return rows[0] if rows else None
+
+    def api_keys(self) -> pa.Table:
+        """Every API key without its salt and digest, oldest first."""
+        return self.arrow(
+            "SELECT key_id, name, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at"
+        )
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark a key revoked; ``False`` when there is no such live key."""
+        rows = self.con.execute(
+            "UPDATE api_keys SET revoked_at = now()::TIMESTAMP "
+            "WHERE key_id = ? AND revoked_at IS NULL RETURNING key_id",
+            [key_id],
+        ).fetchall()
+        return bool(rows)
+
+    def append_audit(self, key_id: str | None, action: str, target: str, detail: dict) -> None:
+        """Record who exported or unmasked what."""
+        self.con.execute(
+            "INSERT INTO audit_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?)",
+            [key_id, action, target, json.dumps(detail, ensure_ascii=False, default=str)],
+        )
+
+    def audit_entries(self, since: dt.datetime | None = None, limit: int = 1000) -> pa.Table:
+        """The audit log, newest first."""
+        sql, params = "SELECT * FROM audit_log", []
+        if since is not None:
+            sql, params = sql + " WHERE logged_at >= ?", [since]
+        return self.arrow(sql + " ORDER BY logged_at DESC LIMIT ?", [*params, limit])
+
+    def events_of_import(self, import_id: str) -> pa.Table:
+        """The events an import wrote (customer, id, time, type, channel)."""
+        return self.arrow(
+            "SELECT customer_id, event_id, occurred_at, event_type, channel FROM events "
+            "WHERE _import_id = ? ORDER BY customer_id, occurred_at, event_id",
+            [import_id],
+        )
+
+    def events_since(self, since: pa.Table) -> pa.Table:
+        """Events of some customers after a time each: ``since`` holds customer_id, after."""
+        self.con.register("_tw_since", since)
+        try:
+            return self.arrow(
+                """SELECT e.customer_id, e.event_id, e.occurred_at, e.event_type, e.channel
+                   FROM events e JOIN _tw_since s ON e.customer_id = s.customer_id
+                   WHERE e.occurred_at > s.after
+                   ORDER BY e.customer_id, e.occurred_at, e.event_id"""
+            )
+        finally:
+            self.con.unregister("_tw_since")
+
+    def intention_states(self, customer_ids: list[str] | None = None) -> pa.Table:
+        """Live intention state (score at score_at, oldest event counted) of some customers."""
+        if customer_ids is None:
+            return self.arrow("SELECT * FROM intention_state")
+        ids = pa.table({"customer_id": pa.array(customer_ids, pa.string())})
+        self.con.register("_tw_ids", ids)
+        try:
+            return self.arrow("SELECT s.* FROM intention_state s JOIN _tw_ids USING (customer_id)")
+        finally:
+            self.con.unregister("_tw_ids")
+
+    def customer_events_after(self, customer_id: str, after: dt.datetime) -> list[dict]:
+        """One customer's events after a time (id, time, type, channel), in time order."""
+        cur = self.con.execute(
+            "SELECT customer_id, event_id, occurred_at, event_type, channel FROM events "
+            "WHERE customer_id = ? AND occurred_at > ? ORDER BY occurred_at, event_id",
+            [customer_id, after],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def customer_labels(self, as_of: dt.date, customer_id: str) -> list[dict]:
+        """One customer's labels of a snapshot with their evidence JSON text, primary first."""
+        cur = self.con.execute(
+            "SELECT scheme, label, label_zh, label_en, is_primary, rule, evidence FROM labels "
+            "WHERE as_of = ? AND customer_id = ? ORDER BY scheme, is_primary DESC, label",
+            [as_of, customer_id],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def write_intention_states(
+        self, states: pa.Table, crossings: pa.Table | None = None, *, replace: bool = False
+    ) -> None:
+        """Upsert live intention states (all of them with ``replace``) and add crossings."""
+        with self.transaction() as con:
+            con.register("_tw_states", states)
+            try:
+                if replace:
+                    con.execute("DELETE FROM intention_state")
+                con.execute(
+                    "INSERT OR REPLACE INTO intention_state "
+                    "SELECT customer_id, score, score_at, oldest_at FROM _tw_states"
+                )
+            finally:
+                con.unregister("_tw_states")
+            if crossings is not None and crossings.num_rows:
+                con.register("_tw_cross", crossings)
+                try:
+                    con.execute(
+                        """INSERT OR IGNORE INTO intention_live_crossings
+                           SELECT event_id, customer_id, crossed_at, grade, score_before,
+                                  score_after, event_type, channel, now()::TIMESTAMP
+                           FROM _tw_cross"""
+                    )
+                finally:
+                    con.unregister("_tw_cross")
+
+    def live_crossings(self, since: dt.datetime | None = None, limit: int = 1000) -> pa.Table:
+        """Grade crossings seen by the service, oldest first (after ``since``)."""
+        sql, params = "SELECT * FROM intention_live_crossings", []
+        if since is not None:
+            sql, params = sql + " WHERE crossed_at > ?", [since]
+        return self.arrow(sql + " ORDER BY crossed_at, customer_id LIMIT ?", [*params, limit])
+
+    def customer_exists(self, customer_id: str) -> bool:
+        """Whether the customers table holds this id."""
+        return self.one("SELECT 1 FROM customers WHERE customer_id = ?", [customer_id]) is not None
+
+    def customer_ids_like(self, prefix: str, limit: int = 20) -> list[str]:
+        """Customer ids starting with a prefix, sorted."""
+        rows = self.con.execute(
+            "SELECT customer_id FROM customers WHERE starts_with(customer_id, ?) "
+            "ORDER BY customer_id LIMIT ?",
+            [prefix, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def customer_timeline(self, customer_id: str, limit: int = 50) -> pa.Table:
+        """A customer's orders and events, newest first (kind, id, happened_at, what, channel,
+        amount, text)."""
+        return self.arrow(
+            """SELECT * FROM (
+                 SELECT 'order' AS kind, order_id AS id, paid_at AS happened_at, status AS what,
+                        channel,
+                        amount, NULL::VARCHAR AS text FROM orders WHERE customer_id = ?
+                 UNION ALL
+                 SELECT 'event', event_id, occurred_at, event_type, channel, NULL::DOUBLE, text
+                 FROM events WHERE customer_id = ?)
+               ORDER BY happened_at DESC, id LIMIT ?""",
+            [customer_id, customer_id, limit],
+        )
+
+    def value_by_label(self, as_of: dt.date) -> pa.Table:
+        """Per scheme and primary label: customers, paid value and their shares of all
+        customers and value of the snapshot (``all_customers``, ``all_value``)."""
+        name = self._require_snapshot(as_of)
+        return self.arrow(
+            f"""WITH p AS (SELECT customer_id, coalesce(monetary_total, 0) AS value
+                           FROM "{name}"),
+                    t AS (SELECT count(*) AS n, sum(value) AS v FROM p)
+                SELECT l.scheme, l.label, any_value(l.label_zh) AS label_zh,
+                       any_value(l.label_en) AS label_en, count(*) AS customers,
+                       sum(p.value) AS value,
+                       count(*) / any_value(t.n) AS customer_share,
+                       any_value(t.n) AS all_customers, any_value(t.v) AS all_value,
+                       CASE WHEN any_value(t.v) > 0 THEN sum(p.value) / any_value(t.v) END
+                         AS value_share
+                FROM labels l JOIN p USING (customer_id), t
+                WHERE l.as_of = ? AND l.is_primary AND l.scheme <> 'rfm'
+                GROUP BY l.scheme, l.label ORDER BY l.scheme, customers DESC, l.label""",
+            [as_of],
+        )
+
     def close(self) -> None:
         """Close the connection."""
         self.con.close()

@@ -14,6 +14,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     intention,
     plans,
     segments,
+    service,
     tags,
 )
 from tierwise.cli._app import app, main
