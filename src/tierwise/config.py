@@ -77,6 +77,7 @@ class FeatureConfig(_Strict):
     referral_types: list[str]
     creator_types: list[str]
     intention: IntentionConfig
+    profile_columns: Literal["needed", "all"] = "needed"
 
     @field_validator("windows")
     @classmethod

@@ -12,9 +12,10 @@ import pandas as pd
 import pyarrow as pa
 
 from tierwise.config import Config
-from tierwise.features import customer_features, cutoff_of, referral_pairs
+from tierwise.features import cutoff_of, needed_features, referral_pairs
 from tierwise.influence import INFLUENCE_COLUMNS, influence
 from tierwise.lifetime_value import CLV_COLUMNS, CLVResult, clv_inputs, fit_clv
+from tierwise.rollups import features_for_run
 from tierwise.schemes.engine import apply_schemes
 from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
 
@@ -183,7 +184,9 @@ def compute_profiles(
     ProfileRun
         Profiles sorted by customer id, and the binner used.
     """
-    cached = customer_features(customers, orders, events, as_of, config.features).cache()
+    cached = features_for_run(
+        customers, orders, events, as_of, config.features, columns=needed_features(config)
+    ).cache()
     try:
         features = _with_influence(cached, customers, events, as_of, config)
         if config.tags.enabled:
