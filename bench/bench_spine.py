@@ -428,6 +428,7 @@ def run_job(name: str, work: Path, args: argparse.Namespace) -> dict:
         raise SystemExit(f"job {name} failed (status {status}); output:\n{out}")
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_mib"] = usage.ru_maxrss / 1024
+    result["load"] = os.getloadavg()[0]
     print(f" {result.get('seconds', 0):.1f} s, {result['peak_mib']:.0f} MiB", flush=True)
     return result
 
@@ -479,6 +480,9 @@ def table(res: dict) -> str:
         f"| daily re-run after it (rollups updated, features + all labels) | "
         f"{res['daily']['seconds']:.1f} | {_gib(res['daily']['peak_mib'])} | | ≤ 10 s, ≤ 4 GiB |",
     ]
+    loads = [r["load"] for r in res.values() if isinstance(r, dict) and "load" in r]
+    rows.append(f"\nLoad average (1 min) after each job: {min(loads):.1f} to {max(loads):.1f} "
+                f"on 2 cores; rollups: {res['rollups']['rows']}.")  # fmt: skip
     if res["before_diffs"]:
         rows.append(f"\nColumns differing from before: {res['before_diffs']}")
     return "\n".join(rows)

@@ -8,10 +8,10 @@ Three tables, maintained by the run from the import log (`tierwise.store.Store.r
   and the intention score's decay of the day (see `tierwise.features`);
 - ``rollup_sends``: each campaign send with its first response at or after it.
 
-Features computed from them equal the features computed from the raw rows, column by column.
-Two features still read raw rows, and only the few they need: who a customer brought (the
-``target_customer_id`` of referral events) and nothing else. Rows written outside the importer
-(plain SQL) are noticed by their count and trigger a rebuild.
+Features computed from them equal the features computed from the raw rows, column by column
+(docs/rollups.md says how, feature by feature). The referral features (``brought_*``) still
+read raw rows: the few referral events that name a target customer. Rows written outside the
+importer (plain SQL) are noticed by their count and trigger a rebuild.
 """
 
 from __future__ import annotations
