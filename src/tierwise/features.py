@@ -502,14 +502,16 @@ def needed_features(config: Config) -> list[str]:
     """The feature columns a run of ``config`` reads, in output order.
 
     Rule conditions of every scheme, the RFM scores (recency, orders, monetary total), the
-    referral influence step (orders, first order, monetary total), CLV when enabled (margins)
-    and what those are derived from; ids and attributes always. With
+    referral influence step (orders, first order, monetary total), CLV when enabled (margins),
+    ``main_channel`` (where actions reach a customer) and what those are derived from; ids and
+    attributes always. With
     ``features.profile_columns: all`` every feature column.
     """
     all_columns = feature_columns(config.features)
     if config.features.profile_columns == "all":
         return all_columns
-    read = {"orders", "recency_days", "monetary_total", "first_order_at"}
+    # main_channel: where an action reaches a customer (self-directed buyers, exports)
+    read = {"orders", "recency_days", "monetary_total", "first_order_at", "main_channel"}
     if config.clv.enabled:
         read |= {"margin_total", "margin_orders"}
     for name, scheme in config.schemes.items():
