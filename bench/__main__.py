@@ -4,7 +4,10 @@ Each prints its own table with the ratio against its reference:
 - bench_spine.py: features + lifecycle + RFM + all schemes vs hand-written DuckDB SQL, and the
   decayed intention score alone vs its SQL (1M customers, ~20M orders, ~50M events);
 - bench_clv.py: model fits vs lifetimes 0.11.3 (and PyMC-Marketing when installed);
-- bench_tagging.py: comment tagging vs a jieba-based tagger on the real review corpus.
+- bench_tagging.py: comment tagging vs a jieba-based tagger on the real review corpus;
+- bench_plan.py: a full playbook plan (caps, opt-outs, control groups) on 1M customers vs its
+  30-second budget.
+- bench_import.py: importing a clean 1M-row orders CSV vs DuckDB's read_csv + INSERT.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ QUICK = {
     "bench_spine.py": ["--quick"],
     "bench_clv.py": ["--customers", "100000", "--repeats", "5"],
     "bench_tagging.py": ["--n", "100000"],
+    "bench_plan.py": ["--customers", "200000"],
+    "bench_import.py": ["--rows", "200000"],
 }
 
 
@@ -25,7 +30,7 @@ def main() -> int:
     """Run the benchmarks one after the other; return the worst exit code."""
     quick = "--quick" in sys.argv[1:]
     worst = 0
-    for script in ("bench_spine.py", "bench_clv.py", "bench_tagging.py"):
+    for script in QUICK:
         print(f"\n=== {script} ===", flush=True)
         args = QUICK[script] if quick else []
         worst = max(worst, subprocess.call([sys.executable, str(HERE / script), *args]))

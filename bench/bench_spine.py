@@ -286,7 +286,10 @@ def _since(t0: tuple[float, float]) -> dict[str, float]:
 
 def labels_config() -> Config:
     """The job the reference does: features, RFM and every rule scheme (no CLV, no tags)."""
-    return Config.default().with_overrides({"clv": {"enabled": False}, "tags": {"enabled": False}})
+    return Config.default().with_overrides({
+        "clv": {"enabled": False}, "tags": {"enabled": False},
+        "features": {"profile_columns": "needed", "rollups": True},
+    })  # fmt: skip
 
 
 # -- jobs, each run in its own process ----------------------------------------------------
@@ -389,7 +392,10 @@ def job_reference(work: Path, args: argparse.Namespace) -> dict:
 def job_full(work: Path, args: argparse.Namespace) -> dict:
     """The full run: features, CLV fit and predictions, text tags, influence, every scheme."""
     with Store(work / "bench.duckdb") as store:
-        _, timing, run = _profiles(store, _as_of(work), Config.default())
+        config = Config.default().with_overrides(
+            {"features": {"profile_columns": "needed", "rollups": True}}
+        )
+        _, timing, run = _profiles(store, _as_of(work), config)
     clv = run.clv
     model = type(clv.model).__name__ if clv is not None and clv.model is not None else None
     return {**timing, "clv_model": model, "clv_note": clv.note if clv else ""}

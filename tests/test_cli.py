@@ -33,8 +33,27 @@ def test_demo_imports_runs_and_summarises(shop):
     d, output = shop
     assert "customers: 400 read, 400 imported" in output
     assert "snapshot" not in output or "demo shop as of 2025-12-31" in output
-    assert "高价值客户" in output and "planted truth recovered" in output
+    assert "High-value" in output and "planted truth recovered" in output
     assert (d / "tierwise.yaml").exists() and (d / "tierwise.duckdb").exists()
+
+
+def test_chinese_output_and_80_columns(shop):
+    d, _ = shop
+    result = runner.invoke(app, ["--lang", "zh", "run", "-p", str(d)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "快照" in result.output and "高价值客户" in result.output
+    assert "High-value" not in result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines())
+    import os
+    import subprocess
+    import sys
+
+    help_zh = subprocess.run(
+        [sys.executable, "-c", "from tierwise.cli import main; main()", "--lang", "zh", "--help"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, check=True,
+    ).stdout  # help text is chosen when the command starts
+    assert "客户分层运营" in help_zh and "seed" not in help_zh.lower()
+    assert "seed 0" not in runner.invoke(app, ["intention", "--help"]).output
 
 
 def test_show_prints_labels_with_rule_and_figures(shop):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -50,7 +51,6 @@ def test_fit_as_of_the_calibration_end_recovers_bgnbd(cdnow):
     params = result.model.params_
     assert params["a"] == pytest.approx(0.793, abs=2e-3)
     assert params["b"] == pytest.approx(2.426, abs=1e-2)
-    assert set(result.quadrant_thresholds) == {"loyalty_threshold", "profit_threshold"}
     assert result.table.p_alive.between(0, 1).all() and result.table.clv.ge(0).all()
 
 
@@ -63,3 +63,15 @@ def test_the_cli_validates(cdnow):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "holdout_actual" in result.output and "1882" in result.output
+
+
+def test_validate_prints_parameters_and_honours_the_penalizer(cdnow):
+    args = ["clv", "validate", "1997-09-30", "-p", str(cdnow.directory),
+            "--observation-end", "1998-06-30", "--model", "bgnbd"]  # fmt: skip
+    plain = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert plain.exit_code == 0, plain.output
+    assert "fitted parameters" in plain.output and "0.2426" in plain.output  # r of the paper
+    penalised = json.loads(CliRunner().invoke(app, [*args, "--penalizer", "0.5", "--json"]).output)
+    unpenalised = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    assert unpenalised["params"]["r"] == pytest.approx(0.243, abs=1e-3)
+    assert penalised["params"]["r"] != pytest.approx(unpenalised["params"]["r"], abs=1e-3)

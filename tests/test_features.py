@@ -103,7 +103,7 @@ def test_a_config_reading_fewer_features_keeps_their_values(demo_store):
     from tierwise.features import needed_features
 
     store, as_of = demo_store
-    config = Config.default()
+    config = Config.default().with_overrides({"features": {"profile_columns": "needed"}})
     needed = needed_features(config)
     assert "ev_view_7" not in needed and "ev_share_90" in needed  # a lifecycle rule reads it
     assert {"last_order_at", "campaign_sends_365"} <= set(needed)  # what rules derive from
@@ -131,6 +131,8 @@ def test_only_the_rules_columns_and_ids(tiny_store):
 def test_profile_columns_all_lists_every_feature():
     from tierwise.features import needed_features
 
-    config = Config.default().with_overrides({"features": {"profile_columns": "all"}})
+    config = Config.default()
+    assert config.features.profile_columns == "all"
     assert needed_features(config) == feature_columns(config.features)
-    assert len(needed_features(Config.default())) < len(feature_columns(config.features))
+    needed = config.with_overrides({"features": {"profile_columns": "needed"}})
+    assert len(needed_features(needed)) < len(feature_columns(config.features))

@@ -5,15 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis
-import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tierwise.config import Config
 from tierwise.engine import duckdb_tables
-from tierwise.features import customer_features
-from tierwise.pipeline import profile_expression
-from tierwise.schemes.rfm import RFMBinner
+from tierwise.steps.runner import run_steps, state_entry
 from tierwise.store import Store
 from tinyshop import insert
 
@@ -46,17 +43,20 @@ events = st.lists(
 
 
 def _query(store: Store) -> str:
-    t = duckdb_tables(store)
-    feats = customer_features(t["customers"], t["orders"], t["events"], AS_OF, CONFIG.features)
+    """Features, RFM on fixed edges and every rule scheme as one SQL query (no Python step)."""
     edges = {
         "recency_days": [30, 90, 180, 365],
         "orders": [1, 2, 3, 5],
         "monetary_total": [100, 300, 800, 2000],
     }
-    rfm = RFMBinner(fixed_edges=edges).fit(
-        pd.DataFrame({"recency_days": [1.0], "orders": [1], "monetary_total": [1.0]})
-    )
-    return str(ibis.to_sql(profile_expression(feats, CONFIG, rfm), dialect="duckdb"))
+    config = CONFIG.with_overrides({name: {"enabled": False}
+                                    for name in ("tags", "clv", "quadrant_lines")})  # fmt: skip
+    config = config.with_overrides({"run": {"steps": ["features", "clv", "quadrant_lines",
+                                                      "rfm", "schemes"]}})  # fmt: skip
+    fitted = {"rfm": state_entry("rfm", config, {"edges": edges}, fitted_on=None)}
+    outcome = run_steps(duckdb_tables(store), AS_OF, config, fitted=fitted, reuse={"rfm"},
+                        cache=False)  # fmt: skip
+    return str(ibis.to_sql(outcome.profile, dialect="duckdb"))
 
 
 STORE = Store(":memory:")

@@ -21,6 +21,8 @@ def inputs_from_summary(summary: pd.DataFrame, unit_days: float = 7.0) -> pd.Dat
             "recency_days": np.round(summary.recency.to_numpy() * unit_days).astype(int),
             "t_days": np.round(summary["T"].to_numpy() * unit_days).astype(int),
             "total_amount": 50.0 * (x + 1),
+            "margin_known": 0.0,
+            "margin_base": 0.0,
             "repeat_amount": 50.0 * x + np.where(x > 0, np.arange(n) % 7, 0.0),
             "gap_n": x.astype(int),
             "gap_mean": np.where(x > 0, 7.0, np.nan),
@@ -31,9 +33,9 @@ def inputs_from_summary(summary: pd.DataFrame, unit_days: float = 7.0) -> pd.Dat
 
 def test_no_visible_dropout_is_fitted_with_a_penalty_and_said():
     summary = simulate_nbd(5000, r=0.5, alpha=4.0, T=52.0, seed=3)
-    result = fit_clv(inputs_from_summary(summary), pd.Series(dtype=float), CLVConfig())
+    result = fit_clv(inputs_from_summary(summary), CLVConfig())
     assert result.model is not None, result.note
-    assert "purchases: fitted with penalizer 0.001" in result.note
+    assert "purchases: refitted with penalizer 0.001" in result.note
     table = result.table
     assert list(table.columns) == ["customer_id", *CLV_COLUMNS]
     assert table[list(CLV_COLUMNS)].notna().all().all()
@@ -42,6 +44,6 @@ def test_no_visible_dropout_is_fitted_with_a_penalty_and_said():
 
 def test_too_few_buyers_skip_clv_with_the_reason():
     summary = simulate_nbd(20, r=0.5, alpha=4.0, T=52.0, seed=1)
-    result = fit_clv(inputs_from_summary(summary), pd.Series(dtype=float), CLVConfig())
+    result = fit_clv(inputs_from_summary(summary), CLVConfig())
     assert result.model is None and result.table.empty
     assert result.note == "CLV skipped: 20 buyers, fewer than clv.min_buyers"

@@ -80,14 +80,11 @@ def test_text_tags_find_the_planted_personas(recovered):
 def test_quadrants_recover_the_truth_with_lines_between_the_groups(demo_store, demo_shop):
     store, as_of = demo_store
     t = duckdb_tables(store)
-    cfg = Config.default().with_overrides(
-        {"clv": {"loyalty_threshold": 0.65, "profit_threshold": 500.0}}
-    )
+    cfg = Config.default().with_overrides({"quadrant_lines": {"loyalty": 0.65, "profit": 500.0}})
     run = compute_profiles(t["customers"], t["orders"], t["events"], as_of, cfg)
-    assert run.config.schemes["quadrant"].params == {
-        "loyalty_threshold": 0.65,
-        "profit_threshold": 500.0,
-    }
+    lines = run.scheme_params["quadrant"]
+    assert (lines["loyalty_threshold"], lines["profit_threshold"]) == (0.65, 500.0)
+    assert run.fitted["quadrant_lines"]["state"]["loyalty_line_method"] == "fixed"
     truth = demo_shop.truth.to_pandas().set_index("customer_id").sort_index()
     prof = run.profiles.to_pandas().set_index("customer_id").loc[truth.index]
     rec = label_recovery(truth.quadrant.replace("", None), prof.quadrant).set_index("label")

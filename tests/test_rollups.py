@@ -201,7 +201,8 @@ Project(sys.argv[1]).run(as_of=dt.date.fromisoformat(sys.argv[2]))
 def test_a_run_killed_during_maintenance_leaves_snapshot_and_rollups_consistent(tmp_path):
     p = tierwise.Project.init(tmp_path / "shop")
     (tmp_path / "shop" / "tierwise.yaml").write_text(
-        "clv: {enabled: false}\ntags: {enabled: false}\n", encoding="utf-8"
+        "clv: {enabled: false}\ntags: {enabled: false}\nfeatures: {rollups: true}\n",
+        encoding="utf-8",
     )
     p = tierwise.Project(tmp_path / "shop")
     first = random_shop(6, days=40)

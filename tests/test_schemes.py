@@ -77,7 +77,8 @@ def test_every_label_carries_rule_figures_and_params(tiny_store):
     config = Config.default()
     result, _ = run(tiny_store, config)
     tiny_store.con.register("p", result.profiles)
-    labels = tiny_store.con.execute(labels_query("p", config, result.rfm)).df()
+    query = labels_query("p", config, result.rfm, result.scheme_params)
+    labels = tiny_store.con.execute(query).df()
     per_customer = labels[labels.is_primary].groupby("customer_id").scheme.nunique()
     assert (per_customer >= 2).all() and per_customer["loyal"] == 7
     row = labels[(labels.customer_id == "lapsed") & (labels.scheme == "lifecycle")].iloc[0]

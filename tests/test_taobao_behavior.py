@@ -12,7 +12,7 @@ import pytest
 from tierwise.project import Project
 
 DATA = Path(__file__).parent / "data" / "taobao_userbehavior_tail10k.csv"
-MAPPING = Path(__file__).parents[1] / "examples" / "mappings" / "taobao_behavior.yaml"
+MAPPING = "taobao_behavior"
 WEIGHTS = {"view": 0.2, "cart": 2.0, "favorite": 2.0, "purchase": 3.0}
 
 

@@ -18,13 +18,17 @@ from tierwise.errors import ConfigError
 from tierwise.schemes.rules import Condition
 
 __all__ = [
+    "AudienceConfig",
     "CLVConfig",
     "Config",
+    "Expectation",
     "FeatureConfig",
     "IntentionConfig",
     "LabelRule",
+    "QuadrantLinesConfig",
     "RFMConfig",
     "RuleScheme",
+    "RunConfig",
     "TagsConfig",
     "default_config_text",
     "load_config",
@@ -77,7 +81,8 @@ class FeatureConfig(_Strict):
     referral_types: list[str]
     creator_types: list[str]
     intention: IntentionConfig
-    profile_columns: Literal["needed", "all"] = "needed"
+    profile_columns: Literal["needed", "all"] = "all"
+    rollups: bool = False
 
     @field_validator("windows")
     @classmethod
@@ -123,11 +128,51 @@ class LabelRule(_Strict):
     note: str = ""
 
 
+class Expectation(_Strict):
+    """What a scheme's labels claim about the customers' later buying, checked by a backtest.
+
+    Either ``order`` (labels from highest to lowest; each label with customers should be above
+    the next one that has customers) or ``higher`` / ``lower`` (a label or a group of labels
+    pooled together, e.g. both quadrants on the loyal side of the line).
+    """
+
+    metric: Literal[
+        "repurchase_rate", "orders_per_customer", "revenue_per_customer", "margin_per_customer"
+    ]
+    order: list[str] = []
+    higher: list[str] = []
+    lower: list[str] = []
+    note: str = ""
+
+    @field_validator("higher", "lower", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Expectation:
+        if self.order and (self.higher or self.lower):
+            raise ValueError("give either order or higher/lower, not both")
+        if not self.order and not (self.higher and self.lower):
+            raise ValueError("give order (two labels or more) or both higher and lower")
+        if self.order and len(self.order) < 2:
+            raise ValueError("order needs two labels or more")
+        if set(self.higher) & set(self.lower):
+            raise ValueError("a label cannot be both higher and lower")
+        return self
+
+    def labels(self) -> list[str]:
+        """Every label the expectation names."""
+        return [*self.order, *self.higher, *self.lower]
+
+
 class RuleScheme(_Strict):
     """A set of labels evaluated by the rule engine.
 
     ``exclusive``: the first label whose rule holds, else ``default``.
     ``multi``: every label whose rule holds; the primary one is the first.
+    ``expect``: what the labels claim about later buying (see `Expectation`, ``tierwise
+    backtest``).
     """
 
     zh: str
@@ -138,6 +183,7 @@ class RuleScheme(_Strict):
     default: str | None = None
     default_zh: str | None = None
     default_en: str | None = None
+    expect: list[Expectation] = []
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RuleScheme:
@@ -145,6 +191,14 @@ class RuleScheme(_Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"label ids must be unique, repeated: {', '.join(dup)}")
+        known = {*ids, self.default} - {None}
+        for i, exp in enumerate(self.expect):
+            unknown = [lab for lab in exp.labels() if lab not in known]
+            if unknown:
+                raise ValueError(
+                    f"expect[{i}] names {', '.join(unknown)}, not a label of this scheme "
+                    f"(labels: {', '.join(sorted(known))})"
+                )
         return self
 
     def conditions(self, scheme: str) -> list[tuple[LabelRule, Condition]]:
@@ -186,8 +240,67 @@ class CLVConfig(_Strict):
     min_buyers: int = Field(default=50, ge=2)
     seed_lifetime: Literal["model"] | float = "model"
     seed_horizon_years: float = Field(default=3.0, gt=0)
-    loyalty_threshold: Literal["median", "mean"] | float = "median"
-    profit_threshold: Literal["median", "mean"] | float = "median"
+
+
+class QuadrantLinesConfig(_Strict):
+    """The loyalty and profit lines of the loyalty x profitability map (`quadrant` scheme).
+
+    ``auto``: the median, unless at least ``tie_share`` of the buyers sit exactly on it (a
+    degenerate median such as 0), then the 2-means split of the axis; or ``median``,
+    ``mean``, or a fixed number.
+    """
+
+    enabled: bool = True
+    loyalty: Literal["auto", "median", "mean"] | float = "auto"
+    profit: Literal["auto", "median", "mean"] | float = "auto"
+    tie_share: float = Field(default=0.2, gt=0, le=1)
+
+
+DEFAULT_STEPS = ["features", "influence", "tags", "clv", "quadrant_lines", "rfm", "schemes"]
+
+
+class RunConfig(_Strict):
+    """The steps of a run, in order, and whether fitted state is learned anew each run.
+
+    ``fit: refit`` learns RFM edges, CLV parameters and the quadrant's lines at every run;
+    ``reuse_latest`` reuses those of the newest earlier snapshot (so day-to-day moves are
+    moves of customers), and refits only when asked (``tierwise run --refit``).
+    """
+
+    steps: list[str] = Field(default_factory=lambda: list(DEFAULT_STEPS), min_length=1)
+    fit: Literal["refit", "reuse_latest"] = "refit"
+
+    @field_validator("steps")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        from tierwise.steps.runner import known_steps
+
+        unknown = [s for s in v if s not in known_steps()]
+        if unknown:
+            raise ValueError(f"unknown step(s) {unknown}; known: {', '.join(known_steps())}")
+        if v[0] != "features":
+            raise ValueError("the first step must be features")
+        if len(set(v)) != len(v):
+            raise ValueError("a step is listed twice")
+        return v
+
+
+class AudienceConfig(_Strict):
+    """Audience exports: which columns hold personal data, masked unless asked otherwise.
+
+    ``pii_columns`` maps a kind of personal data (how it is masked: ``phone`` 138****1234,
+    ``name`` 张*, ``email`` a***@x.com, ``address`` first 6 characters, ``other`` first and
+    last character) to regular expressions matched case-insensitively against column names
+    and against the keys of the customers' ``attributes`` JSON.
+    """
+
+    pii_columns: dict[Literal["phone", "name", "email", "address", "other"], list[str]] = {
+        "phone": [r"phone|mobile|手机|电话|(^|_)tel($|_)|telephone"],
+        "name": [r"(^|_)name$|^name|姓名|nick|昵称|收件人|收货人"],
+        "email": [r"e_?mail|邮箱"],
+        "address": [r"address|addr$|地址"],
+        "other": [r"id_?card|身份证|passport|wechat_id|微信号"],
+    }
 
 
 class Config(_Strict):
@@ -197,6 +310,9 @@ class Config(_Strict):
     rfm: RFMConfig
     tags: TagsConfig = TagsConfig()
     clv: CLVConfig = CLVConfig()
+    quadrant_lines: QuadrantLinesConfig = QuadrantLinesConfig()
+    run: RunConfig = RunConfig()
+    audience: AudienceConfig = AudienceConfig()
     schemes: dict[str, RuleScheme]
 
     @field_validator("schemes")
@@ -216,7 +332,7 @@ class Config(_Strict):
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """A copy with ``overrides`` merged in (same rules as a config file)."""
-        return _validate(_merge(self.model_dump(), overrides), "overrides")
+        return _validate(_merge_config(self.model_dump(), overrides), "overrides")
 
 
 def default_config_text() -> str:
@@ -231,6 +347,18 @@ def _merge(base: Any, over: Any) -> Any:
             out[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
         return out
     return copy.deepcopy(over)
+
+
+def _merge_config(base: dict[str, Any], over: dict[str, Any]) -> Any:
+    """`_merge`, except that a scheme given new labels but no ``expect:`` drops the old
+    expectations (they name the labels that were replaced)."""
+    out = _merge(base, over)
+    schemes = over.get("schemes") if isinstance(over, dict) else None
+    for name, scheme in (schemes or {}).items():
+        if isinstance(scheme, dict) and "labels" in scheme and "expect" not in scheme:
+            if isinstance(out["schemes"].get(name), dict):
+                out["schemes"][name]["expect"] = []
+    return out
 
 
 def _validate(data: Any, source: str) -> Config:
@@ -263,7 +391,7 @@ def load_config(path: str | Path | None) -> Config:
             raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
         if not isinstance(user, dict):
             raise ConfigError(f"{source}: expected a mapping at the top level")
-        data = _merge(data, user)
+        data = _merge_config(data, user)
     config = _validate(data, source)
     for name, scheme in config.schemes.items():
         for _, cond in scheme.conditions(name):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "FittedStateError",
     "ImportValidationError",
     "NotFittedError",
     "StoreError",
@@ -29,3 +30,7 @@ class ImportValidationError(TierwiseError, ValueError):
 
 class NotFittedError(TierwiseError, AttributeError):
     """An estimator was used before ``fit``."""
+
+
+class FittedStateError(TierwiseError):
+    """A run was asked to reuse fitted state that is missing or does not fit the config."""

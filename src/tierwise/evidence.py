@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tierwise.config import Config
-from tierwise.schemes.engine import DEFAULT_RULE, multi_column, rule_column
+from tierwise.schemes.engine import DEFAULT_RULE, multi_column, rule_column, scheme_params
 from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
 
 __all__ = ["LABEL_COLUMNS", "labels_query"]
@@ -39,22 +39,30 @@ def _evidence(figures: list[str], params: Mapping[str, Any]) -> str:
     return f"json_object('figures', {figs}, 'params', {_json_literal(params)})::VARCHAR"
 
 
-def labels_query(profile_table: str, config: Config, rfm: RFMBinner | None) -> str:
+def labels_query(
+    profile_table: str,
+    config: Config,
+    rfm: RFMBinner | None,
+    learned: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
     """A DuckDB query giving one row per customer and label with its evidence.
 
     Columns are `LABEL_COLUMNS`. ``evidence`` is JSON: ``{"figures": {feature: value},
-    "params": {param: value}}``; ``rule`` is the condition as written in the config.
+    "params": {param: value}}``; ``rule`` is the condition as written in the config;
+    ``learned`` params (the quadrant's lines, and how each was chosen) join the config's.
     """
     src = _ident(profile_table)
     parts: list[str] = []
     for name, scheme in config.schemes.items():
+        all_params = scheme_params(scheme, name, learned)
         col, rule_col = _ident(name), _ident(rule_column(name))
         all_names: set[str] = set()
         for lab, cond in scheme.conditions(name):
             names = cond.names()
             all_names |= names
-            figures = [n for n in names if n not in scheme.params]
-            params = {n: scheme.params[n] for n in names if n in scheme.params}
+            figures = [n for n in names if n not in all_params]
+            params = {n: all_params[n] for n in names if n in all_params}
+            params |= {k: v for k, v in all_params.items() if k.endswith("_method")}
             if scheme.mode == "multi":
                 held = (
                     f"list_contains(string_split({_ident(multi_column(name))}, ';'), {_q(lab.id)})"
@@ -68,8 +76,8 @@ def labels_query(profile_table: str, config: Config, rfm: RFMBinner | None) -> s
             )
         if scheme.default is not None:
             zh, en = scheme.display(scheme.default)
-            figures = [n for n in all_names if n not in scheme.params]
-            params = {n: scheme.params[n] for n in all_names if n in scheme.params}
+            figures = [n for n in all_names if n not in all_params]
+            params = {n: all_params[n] for n in all_names if n in all_params}
             parts.append(
                 f"SELECT customer_id, {_q(name)}, {col}, {_q(zh)}, {_q(en)}, true, "
                 f"'no rule held: default label', {_evidence(figures, params)} "

@@ -10,7 +10,7 @@ the same figures.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -23,10 +23,11 @@ from tierwise.config import CLVConfig
 from tierwise.errors import TierwiseError
 from tierwise.features import cutoff_of
 
-__all__ = ["CLV_COLUMNS", "CLVResult", "clv_inputs", "fit_clv"]
+__all__ = ["CLV_COLUMNS", "CLVResult", "clv_inputs", "fit_clv", "margin_rates"]
 
 CLV_COLUMNS = {
     "p_alive": "probability the customer is still active",
+    "p_repurchase": "probability of at least one purchase in the next year",
     "expected_purchases": "expected purchases (purchase days) in the next year",
     "expected_avg_value": "expected margin per purchase (Gamma-Gamma, margin rate applied)",
     "clv": "discounted CLV on margin over the horizon",
@@ -48,7 +49,10 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
     """Per buyer: purchase days, first and last day, repeat spend and margin, gap stats.
 
     Same-day orders are merged into one purchase (as in the BG/NBD paper). ``repeat_amount``
-    and ``repeat_margin`` sum the purchase days after the first.
+    and ``repeat_margin`` sum the purchase days after the first. ``margin_known`` and
+    ``margin_base`` sum the margin and the amount of the orders whose margin is known: their
+    ratio is the customer's margin rate (`margin_rates`), the one definition every CLV figure
+    uses.
     """
     cutoff = cutoff_of(as_of)
     o = orders.filter((orders.paid_at < cutoff) & (orders.status == "paid"))
@@ -57,6 +61,7 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
         amount=o.amount.cast(_MONEY).sum(),
         margin=margin.cast(_MONEY).sum(),
         margin_orders=margin.count(),
+        margin_base=o.amount.cast(_MONEY).sum(where=margin.notnull()),
     )
     first = daily.day.min().over(group_by=daily.customer_id)
     prev = daily.day.lag().over(group_by=daily.customer_id, order_by=daily.day)
@@ -68,6 +73,8 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
         first_day=daily.day.min(),
         last_day=daily.day.max(),
         total_amount=daily.amount.sum().cast("float64"),
+        margin_known=daily.margin.sum().cast("float64"),
+        margin_base=daily.margin_base.sum().cast("float64"),
         repeat_amount=daily.amount.sum(where=repeat).cast("float64"),
         repeat_margin=daily.margin.sum(where=repeat & (daily.margin_orders > 0)).cast("float64"),
         repeat_margin_days=daily.count(where=repeat & (daily.margin_orders > 0)),
@@ -81,6 +88,23 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
     ).drop("first_day", "last_day")
 
 
+def margin_rates(inputs: pd.DataFrame, default: float | None = None) -> pd.Series:
+    """Each buyer's gross-margin rate: margin over amount of the paid orders with a known
+    margin (missing when no order has one, or when the rate falls outside 0..1).
+
+    With ``default``, the gaps are filled with the shop's rate over all orders with a known
+    margin, and with ``default`` itself only when no order of the shop carries a margin.
+    """
+    df = inputs.set_index("customer_id")
+    base = df.margin_base.where(df.margin_base > 0)
+    rate = (df.margin_known / base).where(lambda r: r.between(0, 1))
+    if default is None:
+        return rate
+    total = df.margin_base.fillna(0.0).sum()
+    shop = df.margin_known.fillna(0.0).sum() / total if total > 0 else default
+    return rate.fillna(shop if 0 <= shop <= 1 else default)
+
+
 @dataclass
 class CLVResult:
     """Per-customer CLV figures and what produced them."""
@@ -88,20 +112,35 @@ class CLVResult:
     table: pd.DataFrame
     model: Any = None
     spend_model: Any = None
-    quadrant_thresholds: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    reused: bool = False
+
+    def state(self) -> dict[str, Any] | None:
+        """The fitted models as data (names and parameters), to reuse on a later day."""
+        if self.model is None:
+            return None
+        return {
+            "model": {"name": type(self.model).__name__,
+                      "params": {k: float(v) for k, v in self.model.params_.items()}},
+            "spend_model": None if self.spend_model is None else {
+                "name": type(self.spend_model).__name__,
+                "params": {k: float(v) for k, v in self.spend_model.params_.items()}},
+        }  # fmt: skip
 
     def meta(self) -> dict[str, Any]:
-        """Fitted parameters, standard errors and thresholds, for the snapshot record."""
-        out: dict[str, Any] = {"note": self.note, "quadrant_thresholds": self.quadrant_thresholds}
+        """Fitted parameters, standard errors and notes, for the snapshot record."""
+        out: dict[str, Any] = {"note": self.note, "reused": self.reused}
         for key, m in (("model", self.model), ("spend_model", self.spend_model)):
             if m is not None:
                 out[key] = {
                     "name": type(m).__name__,
                     "params": {k: float(v) for k, v in m.params_.items()},
-                    "standard_errors": {k: float(v) for k, v in m.standard_errors_.items()},
-                    "log_likelihood": float(m.log_likelihood_),
                 }
+                if hasattr(m, "standard_errors_"):
+                    out[key]["standard_errors"] = {
+                        k: float(v) for k, v in m.standard_errors_.items()
+                    }
+                    out[key]["log_likelihood"] = float(m.log_likelihood_)
         return out
 
 
@@ -111,33 +150,54 @@ def _empty(note: str) -> CLVResult:
     return CLVResult(pd.DataFrame(cols), note=note)
 
 
-def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLVResult:
-    """Fit the purchase and spend models and predict every buyer.
+def _from_state(state: dict[str, Any]) -> tuple[Any, Any]:
+    """Rebuild fitted models from their stored parameters."""
+    from tierwise.clv import GammaGammaModel
+    from tierwise.clv.validation import MODELS
+
+    classes = {cls.__name__: cls for cls in MODELS.values()}
+    spec = state["model"]
+    model = classes[spec["name"]].from_params(**spec["params"])
+    spend = None
+    if state.get("spend_model"):
+        spend = GammaGammaModel.from_params(**state["spend_model"]["params"])
+    return model, spend
+
+
+def _ids(ids: pd.Index, limit: int = 10) -> str:
+    shown = ", ".join(map(str, ids[:limit]))
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def fit_clv(
+    inputs: pd.DataFrame, cfg: CLVConfig, *, state: dict[str, Any] | None = None
+) -> CLVResult:
+    """Fit the purchase and spend models (or reuse fitted ones) and predict every buyer.
 
     Parameters
     ----------
     inputs : DataFrame
         `clv_inputs` pulled from the engine.
-    margin_rate : Series
-        Gross-margin rate per customer id (margin / amount where margins are known).
     cfg : CLVConfig
-        Model, time unit, horizon, discounting, thresholds.
+        Model, time unit, horizon, discounting.
+    state : dict, optional
+        `CLVResult.state` of an earlier run: predict with those parameters, fit nothing.
 
     Returns
     -------
     CLVResult
         With an empty table and a note saying why when the data cannot support a fit (too
         few buyers, or a model that does not converge); the run goes on without CLV.
+        Repeat buyers whose repeat purchases sum to zero or less cannot inform the spend
+        model: they are left out of its fit and valued at the population mean (the note
+        counts them and names them).
     """
-    from tierwise.clv import (
-        GammaGammaModel,
-        LoyaltyProfitQuadrant,
-        make_model,
-        predict_customers,
-    )
+    from tierwise.clv import GammaGammaModel, make_model, predict_customers
 
-    if len(inputs) < cfg.min_buyers:
+    if state is None and len(inputs) < cfg.min_buyers:
         return _empty(f"CLV skipped: {len(inputs)} buyers, fewer than clv.min_buyers")
+    if inputs.empty:
+        return _empty("CLV skipped: no buyers")
     unit = _UNIT_DAYS[cfg.time_unit]
     df = inputs.sort_values("customer_id").set_index("customer_id")
     summary = pd.DataFrame(
@@ -152,13 +212,25 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
     summary["monetary_value"] = np.where(
         repeat, df.repeat_amount / summary.frequency.where(repeat, 1.0), 0.0
     )
-    try:
-        model, model_note = _fit_purchases(make_model, summary, cfg)
-        spend, note = _fit_spend(
-            GammaGammaModel, summary[repeat & (summary.monetary_value > 0)], cfg
+    # one-time buyers are valued on their first purchase as one observation of their spend
+    summary["first_value"] = np.where(repeat, np.nan, df.total_amount)
+    notes: list[str] = []
+    no_spend = repeat & (summary.monetary_value <= 0)
+    if no_spend.any():
+        notes.append(
+            f"spend: {int(no_spend.sum())} repeat buyers whose repeat purchases were free are "
+            "left out of the spend model's fit and valued by its posterior "
+            f"({_ids(df.index[no_spend])})"
         )
-        note = "; ".join(filter(None, (model_note, note)))
-        rate = margin_rate.reindex(df.index).fillna(cfg.default_margin_rate).to_numpy(float)
+    try:
+        if state is not None:
+            model, spend = _from_state(state)
+        else:
+            model, model_note = _fit_purchases(make_model, summary, cfg)
+            spend, spend_note = _fit_spend(GammaGammaModel, summary[repeat & ~no_spend], cfg)
+            notes += [n for n in (model_note, spend_note) if n]
+        rate = margin_rates(inputs, cfg.default_margin_rate).reindex(df.index)
+        rate = rate.fillna(cfg.default_margin_rate)
         regularity = pd.Series(
             np.where(
                 df.gap_n >= 2,
@@ -171,7 +243,7 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
             "time": cfg.horizon_months,
             "discount_rate": cfg.monthly_discount_rate,
             "freq": cfg.time_unit,
-            "margin": rate,
+            "margin": rate.to_numpy(float),
             "regularity": regularity,
             "lifetime": cfg.seed_lifetime,
             "horizon_years": cfg.seed_horizon_years,
@@ -182,12 +254,13 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
             pred = predict_customers(model, summary, spend_model=spend, **options)
         except TierwiseError as exc:
             if spend is not None:
-                note = f"spend: Gamma-Gamma cannot value every customer ({exc}); "
-                note += "each customer's own average is used"
-                spend = None
+                notes.append(
+                    f"spend: Gamma-Gamma cannot value every customer ({exc}); "
+                    "each customer's own average is used"
+                )
             own = summary.assign(
                 monetary_value=np.where(repeat, summary.monetary_value, df.total_amount)
-            )
+            ).drop(columns="first_value")
             pred = predict_customers(model, own, **options)
     except TierwiseError as exc:
         return _empty(f"CLV skipped: {exc}")
@@ -195,6 +268,7 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
         {
             "customer_id": df.index.to_numpy(),
             "p_alive": pred.p_alive.to_numpy(),
+            "p_repurchase": pred.p_repurchase.to_numpy(),
             "expected_purchases": pred.expected_purchases.to_numpy(),
             "expected_avg_value": pred.expected_average_value.to_numpy(),
             "clv": pred.clv.to_numpy(),
@@ -209,14 +283,7 @@ def fit_clv(inputs: pd.DataFrame, margin_rate: pd.Series, cfg: CLVConfig) -> CLV
     )
     numeric = table.columns[1:]
     table[numeric] = table[numeric].astype(float).round(6)
-    quadrant = LoyaltyProfitQuadrant(
-        loyalty_threshold=cfg.loyalty_threshold, profit_threshold=cfg.profit_threshold
-    ).fit(table)
-    thresholds = {
-        "loyalty_threshold": round(float(quadrant.loyalty_threshold_), 6),
-        "profit_threshold": round(float(quadrant.profit_threshold_), 6),
-    }
-    return CLVResult(table, model, spend, thresholds, note)
+    return CLVResult(table, model, spend, "; ".join(notes), reused=state is not None)
 
 
 def _fit_purchases(make_model: Any, summary: pd.DataFrame, cfg: CLVConfig) -> tuple[Any, str]:
@@ -233,7 +300,7 @@ def _fit_purchases(make_model: Any, summary: pd.DataFrame, cfg: CLVConfig) -> tu
         model = make_model(cfg.model)
         model.penalizer = 1e-3
         model.fit(data)
-        return model, f"purchases: fitted with penalizer 0.001 ({exc})"
+        return model, f"purchases: refitted with penalizer 0.001 ({exc})"
 
 
 def _fit_spend(model_class: type, spenders: pd.DataFrame, cfg: CLVConfig) -> tuple[Any, str]:
@@ -246,8 +313,9 @@ def _fit_spend(model_class: type, spenders: pd.DataFrame, cfg: CLVConfig) -> tup
     for penalizer in dict.fromkeys((cfg.penalizer, max(cfg.penalizer, 1e-3))):
         try:
             return model_class(penalizer=penalizer).fit(data), (
-                f"spend: Gamma-Gamma fitted with penalizer {penalizer}" if penalizer else ""
+                f"spend: Gamma-Gamma refitted with penalizer {penalizer}" if penalizer else ""
             )
         except TierwiseError as exc:
             failure = str(exc)
     return None, f"spend: Gamma-Gamma failed ({failure}); each customer's own average is used"
+

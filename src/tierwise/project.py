@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from tierwise.config import Config, default_config_text, load_config
-from tierwise.errors import StoreError, TierwiseError
+from tierwise.errors import FittedStateError, StoreError, TierwiseError
 from tierwise.evidence import labels_query
 from tierwise.pipeline import ProfileRun, compute_profiles
 from tierwise.schemes.rfm import RFMBinner
@@ -56,20 +56,6 @@ class CustomerProfile:
             "features": {k: _jsonable(v) for k, v in self.features.items()},
             "labels": self.labels,
         }
-
-
-def _margin_rates(store: Store, as_of: dt.date) -> Any:
-    """Gross-margin rate of each customer's paid orders with a known margin, up to a day."""
-    cutoff = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    rates = store.arrow(
-        """SELECT customer_id, sum(coalesce(gross_margin, amount - cost)) / sum(amount) AS rate
-           FROM orders WHERE status = 'paid' AND paid_at < ?
-             AND coalesce(gross_margin, amount - cost) IS NOT NULL
-           GROUP BY customer_id HAVING sum(amount) > 0""",
-        [cutoff],
-    ).to_pandas()
-    rate = rates.set_index("customer_id").rate
-    return rate.where(rate.between(0, 1))
 
 
 def _jsonable(value: Any) -> Any:
@@ -189,6 +175,8 @@ class Project:
         spark: Any = None,
         source: str | Path | None = None,
         rfm: RFMBinner | None = None,
+        fit_from: dt.date | Literal["latest"] | None = None,
+        refit: bool = False,
         progress: Progress | None = None,
     ) -> ProfileRun:
         """Compute every customer's features and labels as of a day and store the snapshot.
@@ -206,11 +194,31 @@ class Project:
             Parquet folder for Spark (see `tierwise.engine.spark_tables`).
         rfm : RFMBinner, optional
             Score on these fitted edges instead of fitting new ones.
+        fit_from : datetime.date or "latest", optional
+            Reuse the fitted state (RFM edges, CLV parameters, quadrant lines) stored with
+            that snapshot ("latest": the newest one before ``as_of``), so moves between days
+            are moves of customers. By default ``run.fit`` of the config decides.
+        refit : bool
+            Learn everything anew even when ``run.fit`` is ``reuse_latest``.
         progress : callable, optional
             Called with a short description before each step.
+
+        Raises
+        ------
+        FittedStateError
+            When the state to reuse is missing or was learned under another config block.
         """
         say = progress or (lambda _msg: None)
         as_of = as_of or self.default_as_of()
+        first = self.store.oldest_data_day()
+        if first is None:
+            raise TierwiseError("the store has no orders or events yet; import data first")
+        if as_of < first:
+            raise TierwiseError(
+                f"--as-of {as_of} is before the first order or event ({first}): the snapshot "
+                "would be empty; nothing was stored"
+            )
+        fitted, source = self._fitted_state(as_of, fit_from, refit)
         if engine == "duckdb":
             from tierwise.engine import duckdb_tables
 
@@ -229,16 +237,42 @@ class Project:
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of, self.config,
-            rfm=rfm, base_dir=self.directory,
+            rfm=rfm, fitted=fitted, fitted_source=source, base_dir=self.directory,
         )  # fmt: skip
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
             as_of,
             result.profiles,
-            labels_query=lambda name: labels_query(name, result.config, result.rfm),
+            labels_query=lambda name: labels_query(
+                name, result.config, result.rfm, result.scheme_params
+            ),
             meta=result.meta(),
         )
+        self.record_segments(as_of, progress=say)
         return result
+
+    def _fitted_state(
+        self, as_of: dt.date, fit_from: dt.date | str | None, refit: bool
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The stored state a run reuses (``None``: fit anew) and where it comes from."""
+        if refit:
+            return None, ""
+        if fit_from is None and self.config.run.fit == "reuse_latest":
+            fit_from = "latest"
+        if fit_from is None:
+            return None, ""
+        if fit_from == "latest":
+            earlier = [d for d in self.store.snapshots() if d < as_of]
+            if not earlier:
+                return None, ""  # the first run of a shop learns what later runs reuse
+            fit_from = earlier[-1]
+        meta = self.store.snapshot_meta(fit_from)  # says so when there is no such snapshot
+        if "fitted" not in meta:
+            raise FittedStateError(
+                f"the snapshot as of {fit_from} has no stored fitted state (made by an older "
+                "tierwise); run with --refit"
+            )
+        return meta["fitted"], f"the snapshot as of {fit_from}"
 
     # -- read ---------------------------------------------------------------------------
     def snapshots(self) -> list[dt.date]:
@@ -248,10 +282,17 @@ class Project:
     def fitted_rfm(self, as_of: dt.date | None = None) -> RFMBinner:
         """The RFM binner a snapshot was scored with, to score another run on the same edges."""
         meta = self.store.snapshot_meta(as_of or self.store.latest_snapshot())
+        state = (meta.get("fitted") or {}).get("rfm", {}).get("state") or {
+            "edges": meta["rfm_edges"]
+        }
         binner = RFMBinner(quantiles=self.config.rfm.quantiles)
-        binner.edges_ = meta["rfm_edges"]
-        binner.n_buyers_ = None
+        binner.edges_ = state["edges"]
+        binner.n_buyers_ = state.get("n_buyers")
         return binner
+
+    def fitted_state(self, as_of: dt.date | None = None) -> dict[str, Any]:
+        """What each learning step of a snapshot learned (or reused), as stored data."""
+        return self.store.snapshot_meta(as_of or self.store.latest_snapshot()).get("fitted", {})
 
     def profiles(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas") -> Any:
         """The profile table of a snapshot (newest by default)."""
@@ -342,6 +383,7 @@ class Project:
         observation_end: dt.date | None = None,
         *,
         model: str | None = None,
+        penalizer: float | None = None,
         plots_dir: str | Path | None = None,
     ) -> Any:
         """Fit a purchase model on the calibration period and check it on the holdout.
@@ -352,6 +394,8 @@ class Project:
             Last day of calibration, and of the holdout (default: the newest order).
         model : str, optional
             ``paretonbd``, ``bgnbd`` or ``mbgnbd``; default ``clv.model`` of the config.
+        penalizer : float, optional
+            L2 penalty on the log-parameters; default ``clv.penalizer`` of the config.
         plots_dir : path, optional
             Write the model-check plots there as PNG: frequency histogram, cumulative and
             weekly repeat purchases, conditional expectations, P(alive) matrix.
@@ -360,11 +404,13 @@ class Project:
         -------
         tierwise.clv.CalibrationHoldoutReport
         """
-        from tierwise.clv import calibration_holdout_report
+        from tierwise.clv import calibration_holdout_report, make_model
 
+        estimator = make_model(model or self.config.clv.model)
+        estimator.penalizer = self.config.clv.penalizer if penalizer is None else penalizer
         report = calibration_holdout_report(
             self.store.paid_orders(observation_end).to_pandas(), calibration_end, observation_end,
-            model=model or self.config.clv.model, freq=self.config.clv.time_unit,
+            model=estimator, freq=self.config.clv.time_unit,
         )  # fmt: skip
         if plots_dir is not None:
             from tierwise.clv_plots import write_model_checks
@@ -387,7 +433,7 @@ class Project:
         as_of = as_of or self.default_as_of()
         cfg = self.config.clv.model_copy(update={"model": model} if model else {})
         inputs = clv_inputs(duckdb_tables(self.store)["orders"], as_of).to_pandas()
-        return fit_clv(inputs, _margin_rates(self.store, as_of), cfg)
+        return fit_clv(inputs, cfg)
 
     def clv_meta(self, as_of: dt.date | None = None) -> dict[str, Any]:
         """What a snapshot's CLV step fitted: models, parameters, thresholds, notes."""
@@ -405,3 +451,252 @@ class Project:
             else self.store.read_labels(as_of or self.store.latest_snapshot())
         )
         return write_table(table, path)
+
+    # -- segments, moves, audiences ------------------------------------------------------
+    def segment_book(self) -> Any:
+        """The saved segments of this project (``segments.yaml``); see `tierwise.segments`."""
+        from tierwise.segments import SegmentBook
+
+        return SegmentBook(self.directory)
+
+    def segment_context(self, as_of: dt.date | None = None) -> Any:
+        """The context segment expressions are evaluated in, on a snapshot (newest default).
+
+        Pass it with an expression to `tierwise.segments.segment_filter` to get a boolean Ibis
+        expression over ``context.profiles``.
+        """
+        from tierwise.segments import store_context
+
+        return store_context(
+            self.store, self.config, as_of, segments=self.segment_book().expressions(),
+            base_dir=self.directory,
+        )  # fmt: skip
+
+    def segment(
+        self,
+        name_or_expr: str,
+        as_of: dt.date | None = None,
+        *,
+        columns: list[str] | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """The profile rows of a segment's members (a saved segment's name or an expression).
+
+        Examples
+        --------
+        >>> p.segment("orders > 2 and last_order_at > -30d")                # doctest: +SKIP
+        >>> p.segment("vip_churn_risk", format="polars")                     # doctest: +SKIP
+        """
+        from tierwise.segments import resolve_segment, segment_members
+
+        seg = resolve_segment(name_or_expr, self.segment_book())
+        members = segment_members(seg, self.segment_context(as_of), columns)
+        return _convert(members.to_pyarrow(), format)
+
+    def segment_count(
+        self, name_or_expr: str, as_of: dt.date | None = None, *, sample: int = 10
+    ) -> Any:
+        """How many customers a segment holds, with a sample; see `SegmentCount`."""
+        from tierwise.segments import count_segment, resolve_segment
+
+        seg = resolve_segment(name_or_expr, self.segment_book())
+        return count_segment(seg, self.segment_context(as_of), sample=sample)
+
+    def add_segment(self, name: str, expr: str, *, description: str = "") -> Any:
+        """Check a segment on the newest snapshot (its syntax only without one) and save it.
+
+        Nothing is saved when the expression is malformed, names an unknown column, label,
+        tag or segment, or makes segments refer to each other in a cycle.
+        """
+        from tierwise.segments import ResolvedSegment, count_segment
+
+        book = self.segment_book()
+        if self.store.snapshots():
+            ctx = self.segment_context()
+            ctx.segments = {**ctx.segments, name: expr}
+            count_segment(ResolvedSegment(expr, name), ctx, sample=0)
+        return book.put(name, expr, description)
+
+    def remove_segment(self, name: str) -> Any:
+        """Delete a saved segment (its recorded membership history stays in the store)."""
+        return self.segment_book().remove(name)
+
+    def record_segments(
+        self, as_of: dt.date | None = None, *, progress: Progress | None = None
+    ) -> list[Any]:
+        """Record every saved segment's members on a snapshot (done by each `run`)."""
+        from tierwise.segments.saved import SEGMENTS_FILE
+
+        if not (self.directory / SEGMENTS_FILE).exists():
+            return []
+        from tierwise.segments import record_memberships
+
+        as_of = as_of or self.store.latest_snapshot()
+        return record_memberships(self.store, self.config, self.directory, as_of,
+                                  progress=progress)  # fmt: skip
+
+    def segment_changes(
+        self, name: str, *, since: dt.date | None = None, format: TableFormat = "pandas"
+    ) -> Any:
+        """Per recorded day: a saved segment's size, who entered and who exited."""
+        self.segment_book().get(name)
+        return _convert(self.store.segment_changes(name, since), format)
+
+    def moves(
+        self, scheme: str, from_: dt.date, to: dt.date, *, format: TableFormat = "pandas"
+    ) -> Any:
+        """The transition matrix of a scheme's labels between two snapshots (long form):
+        customers, share of the from-row and revenue between the days per cell."""
+        from tierwise.segments import transition_matrix
+
+        return _convert(transition_matrix(self.store, self.config, scheme, from_, to), format)
+
+    def export_audience(
+        self,
+        name_or_expr: str,
+        path: str | Path,
+        *,
+        columns: list[str] | None = None,
+        as_of: dt.date | None = None,
+        encoding: str = "utf-8-sig",
+        unmask_pii: bool = False,
+    ) -> Any:
+        """Write a segment's members (personal data masked) with a manifest; log the export."""
+        from tierwise.segments import export_audience
+
+        return export_audience(
+            self.store, self.config, self.directory, name_or_expr, path, columns=columns,
+            as_of=as_of, encoding=encoding, unmask_pii=unmask_pii,
+        )  # fmt: skip
+
+    def backtest(
+        self,
+        cut: dt.date,
+        until: dt.date | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Run as of ``cut`` on the data up to it, then measure every label after it.
+
+        Nothing is stored: the run as of the cut is computed in memory (it reads only data
+        stamped up to the end of ``cut``) and its labels and predictions are compared with
+        each customer's paid orders in (cut, until].
+
+        Parameters
+        ----------
+        cut : datetime.date
+            The as-of day of the run under test.
+        until : datetime.date, optional
+            Last day of the holdout; by default the day of the newest order or event.
+        progress : callable, optional
+            Called with a short description before each step.
+
+        Returns
+        -------
+        tierwise.backtest.Backtest
+            Tables (pandas) per label, the declared orderings checked, CLV and P(alive) by
+            decile, and ``.contradictions``.
+        """
+        from tierwise.backtest import backtest
+        from tierwise.engine import duckdb_tables
+
+        say = progress or (lambda _msg: None)
+        until = until or self.default_as_of()
+        first = self.store.oldest_data_day()
+        if until <= cut:
+            raise TierwiseError(f"the holdout must end after the cut: {until} is not after {cut}")
+        if first is None or first > cut:
+            raise TierwiseError(f"no data up to the cut {cut}; the oldest data is of {first}")
+        say(f"computing features, scores and labels as of {cut}")
+        tables = duckdb_tables(self.store)
+        run = compute_profiles(
+            tables["customers"], tables["orders"], tables["events"], cut, self.config,
+            base_dir=self.directory,
+        )  # fmt: skip
+        say(f"reading the orders from {cut + dt.timedelta(days=1)} to {until}")
+        holdout = self.store.holdout_outcomes(
+            cut, until, default_margin_rate=self.config.clv.default_margin_rate
+        ).to_pandas()
+        clv = run.clv
+        return backtest(
+            run.profiles.to_pandas(), holdout, run.config.schemes, cut=cut, until=until,
+            clv_model=clv.model if clv is not None else None,
+            time_unit=run.config.clv.time_unit, note=clv.note if clv is not None else "",
+        )  # fmt: skip
+
+    # -- playbooks ----------------------------------------------------------------------
+    def playbooks(self) -> Any:
+        """The playbooks: the defaults with the project's ``playbooks.yaml`` merged over them."""
+        from tierwise.playbooks._run import project_playbooks
+
+        return project_playbooks(self.directory)
+
+    def plan(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        playbook: str = "default",
+        send_at: dt.datetime | None = None,
+        segment_resolver: Any = None,
+        write: bool = True,
+    ) -> Any:
+        """Apply a playbook to a snapshot: one action per customer and channel, with caps,
+        opt-outs, exclusions and control groups; store the plan (see docs/playbooks.md).
+
+        Parameters
+        ----------
+        as_of : datetime.date, optional
+            The snapshot (newest by default).
+        playbook : str
+            A playbook of `playbooks`.
+        send_at : datetime.datetime, optional
+            When the plan goes out (default: the start of the day after ``as_of``); actions
+            in their channel's quiet hours are scheduled after them.
+        segment_resolver : callable, optional
+            ``resolver(name, profile_table) -> boolean expression`` for ``{segment: NAME}``.
+        write : bool
+            Store the plan (caps of later plans count it).
+
+        Returns
+        -------
+        tierwise.playbooks.PlanResult
+        """
+        from tierwise.playbooks._run import make_plan
+
+        return make_plan(
+            self.store, self.config, self.directory, as_of=as_of, playbook=playbook,
+            send_at=send_at, segment_resolver=segment_resolver, write=write,
+        )  # fmt: skip
+
+    def import_consent(self, path: str | Path, **options: Any) -> Any:
+        """Import an opt-out or do-not-contact list (see `tierwise.playbooks.import_consent`)."""
+        from tierwise.playbooks._run import import_consent
+
+        options.setdefault("quarantine_dir", self.directory / "quarantine")
+        return import_consent(self.store, self.playbooks(), path, **options)
+
+    def import_sends(self, path: str | Path, **options: Any) -> Any:
+        """Import a send log as ``campaign_send`` events (see `tierwise.playbooks.import_sends`)."""
+        from tierwise.playbooks._run import import_sends
+
+        options.setdefault("quarantine_dir", self.directory / "quarantine")
+        return import_sends(self.store, self.playbooks(), path, **options)
+
+    def uplift(
+        self,
+        playbook: str = "default",
+        *,
+        since: dt.date,
+        window_days: int = 30,
+        level: float = 0.95,
+    ) -> Any:
+        """Treated vs control per segment x action for the playbook's plans since a day.
+
+        Returns
+        -------
+        tierwise.playbooks.UpliftResult
+        """
+        from tierwise.playbooks._run import uplift
+
+        return uplift(self.store, self.config, playbook=playbook, since=since,
+                      window_days=window_days, level=level)  # fmt: skip

@@ -95,9 +95,9 @@ def features_for_run(
     *,
     columns: Iterable[str] | None = None,
 ) -> ir.Table:
-    """`customer_features` for a run: from the rollups when the tables live in a writable
-    tierwise store (the rollups are brought up to date first), else from the raw rows."""
-    store = _store_of(orders)
+    """`customer_features` for a run: with ``features.rollups: true``, from the rollups when the
+    tables live in a writable tierwise store (brought up to date first), else from raw rows."""
+    store = _store_of(orders) if cfg.rollups else None
     rollups = None
     if store is not None:
         try:

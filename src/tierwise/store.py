@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import pyarrow as pa
@@ -98,9 +99,11 @@ FROM s ASOF LEFT JOIN r ON s.customer_id = r.customer_id AND r.at >= s.sent_at""
 
 
 def _ddl(entity: Entity) -> str:
+    """The canonical table. Its key is unique without a PRIMARY KEY index: the importer, the
+    only writer, checks every key against the file and the stored rows in the transaction
+    that writes them (an index would double the cost of a large import)."""
     cols = [f'"{c.name}" {_DUCK_TYPES[str(c.type)]}' for c in entity.columns]
     cols += ['"_source" VARCHAR', '"_row" BIGINT', '"_import_id" VARCHAR']
-    cols.append(f'PRIMARY KEY ("{entity.key}")')
     return f'CREATE TABLE IF NOT EXISTS "{entity.name}" ({", ".join(cols)})'
 
 
@@ -381,8 +384,7 @@ class Store:
     def oldest_data_day(self) -> dt.date | None:
         """The day of the oldest order or event (``None`` for a store without either)."""
         row = self.one(
-            "SELECT least((SELECT min(paid_at) FROM orders), "
-            "(SELECT min(occurred_at) FROM events))"
+            "SELECT least((SELECT min(paid_at) FROM orders), (SELECT min(occurred_at) FROM events))"
         )
         return row[0].date() if row and row[0] is not None else None
 
@@ -492,13 +494,18 @@ class Store:
             }
             con.execute("CREATE TABLE IF NOT EXISTS rollup_imports (import_id VARCHAR PRIMARY KEY)")
             new = con.execute(
-                "SELECT import_id, entity, coalesce(rows_updated, 0) FROM imports "
+                "SELECT import_id, entity, coalesce(rows_updated, 0), "
+                "coalesce(rows_imported, 0) FROM imports "
                 "WHERE import_id NOT IN (SELECT import_id FROM rollup_imports)"
             ).fetchall()
+            counts = {e: self.count(e) for e in ("orders", "events")}
             fresh = state is None or state.get("layout") != _ROLLUP_LAYOUT
+            # rows written outside the importer: more rows than the new imports account for
             rebuild = {
-                e: fresh or state["unlogged"][e] != unlogged[e] for e in ("orders", "events")
-            }
+                e: fresh or state["unlogged"][e] != unlogged[e]
+                or counts[e] != state["rows"][e] + sum(n for _, ent, _, n in new if ent == e)
+                for e in ("orders", "events")
+            }  # fmt: skip
             rebuild["events"] |= not fresh and state["half_life_days"] != spec["half_life_days"]
             send_spec = (spec["send_types"], spec["response_types"])
             rebuild_sends = (
@@ -514,10 +521,10 @@ class Store:
                     con.execute(f"CREATE OR REPLACE TABLE {table} AS {agg.format(src=entity)}")
                     stats["mode"] = "built"
                     continue
-                ids = [i for i, ent, _ in new if ent == entity]
+                ids = [i for i, ent, _, _ in new if ent == entity]
                 if not ids:
                     continue
-                updated = any(n > 0 for i, ent, n in new if ent == entity)
+                updated = any(n > 0 for _, ent, n, _ in new if ent == entity)
                 days, custs = self._stale_rollup_rows(entity, ids, updated)
                 stats["customer_days"] += days
                 stats["customers"] += custs
@@ -550,7 +557,7 @@ class Store:
             stats["imports"] = len(new)
             con.execute(
                 "INSERT OR REPLACE INTO tierwise_meta VALUES ('rollups', ?)",
-                [json.dumps({**spec, "unlogged": unlogged})],
+                [json.dumps({**spec, "unlogged": unlogged, "rows": counts})],
             )
         return stats
 
@@ -615,6 +622,337 @@ class Store:
             f"(SELECT customer_id FROM _tw_custs_{entity}))"
         )
         con.execute(f"INSERT INTO {table} {agg.format(src=rows)}")
+
+    # -- segments, moves and audiences --------------------------------------------------
+    _SEGMENT_TABLES: ClassVar[dict[str, str]] = {
+        "segment_counts": """CREATE TABLE IF NOT EXISTS segment_counts (
+            as_of DATE, segment VARCHAR, definition VARCHAR, customers BIGINT,
+            error VARCHAR, recorded_at TIMESTAMP)""",
+        "segment_members": """CREATE TABLE IF NOT EXISTS segment_members (
+            as_of DATE, segment VARCHAR, customer_id VARCHAR)""",
+        "audience_exports": """CREATE TABLE IF NOT EXISTS audience_exports (
+            exported_at TIMESTAMP, exported_by VARCHAR, host VARCHAR, file VARCHAR,
+            sha256 VARCHAR, segment VARCHAR, definition VARCHAR, as_of DATE, customers BIGINT,
+            columns VARCHAR, pii_unmasked BOOLEAN, masked_columns VARCHAR)""",
+    }
+
+
+    # -- plans and consent ----------------------------------------------------------------
+    _PLAN_DDL: ClassVar[dict[str, str]] = {
+        "plans": """CREATE TABLE IF NOT EXISTS plans (
+            as_of DATE, playbook VARCHAR, customer_id VARCHAR, rule VARCHAR, segment VARCHAR,
+            action VARCHAR, channel VARCHAR, offer VARCHAR, message VARCHAR, priority BIGINT,
+            cost DOUBLE, status VARCHAR, reason VARCHAR, detail VARCHAR, send_at TIMESTAMP,
+            control BOOLEAN)""",
+        "plan_runs": """CREATE TABLE IF NOT EXISTS plan_runs (
+            as_of DATE, playbook VARCHAR, created_at TIMESTAMP, send_at TIMESTAMP,
+            tierwise_version VARCHAR, settings VARCHAR, rows_total BIGINT, planned BIGINT,
+            PRIMARY KEY (as_of, playbook))""",
+        "consent": """CREATE TABLE IF NOT EXISTS consent (
+            customer_id VARCHAR, channel VARCHAR, kind VARCHAR, reason VARCHAR, since DATE,
+            source VARCHAR, imported_at TIMESTAMP)""",
+    }
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store holds a table of that name."""
+        row = self.one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        )
+        return bool(row and row[0])
+
+    def _ensure_segment_tables(self) -> None:
+        for ddl in self._SEGMENT_TABLES.values():
+            self.con.execute(ddl)
+
+    def snapshot_tags(self, as_of: dt.date) -> list[str]:
+        """The distinct ``major/minor`` tags carried by customers of a snapshot."""
+        name = self._require_snapshot(as_of)
+        if "tags" not in self.profile_columns(as_of):
+            return []
+        rows = self.con.execute(
+            f"""SELECT DISTINCT unnest(string_split(tags, ';')) AS tag FROM "{name}"
+                WHERE tags IS NOT NULL AND tags <> '' ORDER BY tag"""
+        ).fetchall()
+        return [r[0] for r in rows if r[0]]
+
+    def write_segment_memberships(
+        self, as_of: dt.date, records: list[tuple[str, str, pa.Table | None, str | None]]
+    ) -> None:
+        """Record which customers each segment held on a snapshot's day (atomically).
+
+        Parameters
+        ----------
+        as_of : datetime.date
+            The snapshot's day; earlier records of the same segments for it are replaced.
+        records : list of (segment, definition, members, error)
+            ``members`` has a ``customer_id`` column; ``None`` with ``error`` when the
+            segment could not be evaluated.
+        """
+        self._ensure_segment_tables()
+        with self.transaction() as con:
+            for segment, definition, members, error in records:
+                con.execute(
+                    "DELETE FROM segment_members WHERE as_of = ? AND segment = ?", [as_of, segment]
+                )
+                con.execute(
+                    "DELETE FROM segment_counts WHERE as_of = ? AND segment = ?", [as_of, segment]
+                )
+                count = None
+                if members is not None:
+                    con.register("_members_in", members.select(["customer_id"]))
+                    con.execute(
+                        "INSERT INTO segment_members SELECT ?::DATE, ?, customer_id "
+                        "FROM _members_in",
+                        [as_of, segment],
+                    )
+                    con.unregister("_members_in")
+                    count = members.num_rows
+                con.execute(
+                    "INSERT INTO segment_counts VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
+                    [as_of, segment, definition, count, error],
+                )
+
+    def segment_counts(self, segment: str | None = None) -> pa.Table:
+        """Recorded segment sizes: as_of, segment, definition, customers, error, recorded_at."""
+        if not self.has_table("segment_counts"):
+            cols = ("as_of", "segment", "definition", "customers", "error", "recorded_at")
+            return pa.table({c: pa.array([], pa.string()) for c in cols})
+        sql = "SELECT * FROM segment_counts"
+        params: list = []
+        if segment is not None:
+            sql += " WHERE segment = ?"
+            params.append(segment)
+        return self.arrow(sql + " ORDER BY segment, as_of", params)
+
+    def segment_changes(self, segment: str, since: dt.date | None = None) -> pa.Table:
+        """Per recorded day of a segment: members, entered and exited since the day before
+        it was recorded (``None`` on its first recorded day), and whether its definition
+        changed in between."""
+        cols = ("as_of", "previous_as_of", "customers", "entered", "exited",
+                "definition_changed", "definition")  # fmt: skip
+        if not self.has_table("segment_counts"):
+            return pa.table({c: pa.array([], pa.string()) for c in cols})
+        return self.arrow(
+            """WITH days AS (
+                 SELECT as_of, customers, definition,
+                        lag(as_of) OVER (ORDER BY as_of) AS previous_as_of,
+                        lag(definition) OVER (ORDER BY as_of) AS previous_definition
+                 FROM segment_counts WHERE segment = ? AND error IS NULL),
+               m AS (SELECT as_of, customer_id FROM segment_members WHERE segment = ?)
+               SELECT d.as_of, d.previous_as_of, d.customers,
+                 CASE WHEN d.previous_as_of IS NULL THEN NULL ELSE
+                   (SELECT count(*) FROM m WHERE m.as_of = d.as_of AND m.customer_id NOT IN
+                      (SELECT customer_id FROM m AS p WHERE p.as_of = d.previous_as_of)) END
+                   AS entered,
+                 CASE WHEN d.previous_as_of IS NULL THEN NULL ELSE
+                   (SELECT count(*) FROM m WHERE m.as_of = d.previous_as_of AND m.customer_id
+                      NOT IN (SELECT customer_id FROM m AS c WHERE c.as_of = d.as_of)) END
+                   AS exited,
+                 coalesce(d.definition <> d.previous_definition, false) AS definition_changed,
+                 d.definition
+               FROM days AS d WHERE d.as_of >= coalesce(?, DATE '0001-01-01')
+               ORDER BY d.as_of""",
+            [segment, segment, since],
+        )
+
+    def segment_movers(self, segment: str, as_of: dt.date, previous: dt.date) -> pa.Table:
+        """Customers who entered or exited a segment between two recorded days."""
+        if not self.has_table("segment_members"):
+            return pa.table({"customer_id": pa.array([], pa.string()),
+                             "change": pa.array([], pa.string())})  # fmt: skip
+        return self.arrow(
+            """WITH m AS (SELECT as_of, customer_id FROM segment_members WHERE segment = ?)
+               SELECT customer_id, 'entered' AS change FROM m WHERE as_of = ?
+                 AND customer_id NOT IN (SELECT customer_id FROM m WHERE as_of = ?)
+               UNION ALL
+               SELECT customer_id, 'exited' AS change FROM m WHERE as_of = ?
+                 AND customer_id NOT IN (SELECT customer_id FROM m WHERE as_of = ?)
+               ORDER BY change, customer_id""",
+            [segment, as_of, previous, previous, as_of],
+        )
+
+    def label_transitions(self, scheme: str, start: dt.date, end: dt.date) -> pa.Table:
+        """Customers per (label on ``start``, label on ``end``) of a scheme's primary label,
+        with the paid revenue of the days after ``start`` up to ``end``.
+
+        Customers only in the later snapshot come from ``(new)``, only in the earlier go to
+        ``(gone)``; a missing label is ``(none)``.
+        """
+        first, second = self._require_snapshot(start), self._require_snapshot(end)
+        for day in (start, end):
+            if scheme not in self.profile_columns(day):
+                raise StoreError(f"the snapshot of {day} has no column {scheme!r}")
+        lo = dt.datetime.combine(start + dt.timedelta(days=1), dt.time())
+        hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        return self.arrow(
+            f"""WITH a AS (SELECT customer_id, "{scheme}" AS label FROM "{first}"),
+                    b AS (SELECT customer_id, "{scheme}" AS label FROM "{second}"),
+                    pairs AS (
+                      SELECT coalesce(a.customer_id, b.customer_id) AS customer_id,
+                             CASE WHEN a.customer_id IS NULL THEN '(new)'
+                                  ELSE coalesce(a.label, '(none)') END AS from_label,
+                             CASE WHEN b.customer_id IS NULL THEN '(gone)'
+                                  ELSE coalesce(b.label, '(none)') END AS to_label
+                      FROM a FULL OUTER JOIN b ON a.customer_id = b.customer_id),
+                    spend AS (
+                      SELECT customer_id, sum(amount) AS revenue FROM orders
+                      WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?
+                      GROUP BY customer_id)
+               SELECT from_label, to_label, count(*) AS customers,
+                      coalesce(sum(spend.revenue), 0)::DOUBLE AS revenue
+               FROM pairs LEFT JOIN spend USING (customer_id)
+               GROUP BY from_label, to_label ORDER BY from_label, to_label""",
+            [lo, hi],
+        )
+
+    def customer_columns(self, customer_ids: pa.Table, columns: list[str]) -> pa.Table:
+        """Columns of the customers table for the given ids (same order as given)."""
+        sel = ", ".join(f'c."{c}"' for c in columns)
+        self.con.register("_ids_in", customer_ids.select(["customer_id"]))
+        try:
+            return self.arrow(
+                f"""SELECT i.customer_id, {sel}
+                    FROM (SELECT customer_id, row_number() OVER () AS _n FROM _ids_in) AS i
+                    LEFT JOIN customers AS c USING (customer_id) ORDER BY i._n"""
+            )
+        finally:
+            self.con.unregister("_ids_in")
+
+    def log_audience_export(self, entry: dict) -> None:
+        """Append one row to the audit log of audience exports (who, when, which file, …)."""
+        self._ensure_segment_tables()
+        cols = ("exported_by", "host", "file", "sha256", "segment", "definition", "as_of",
+                "customers", "columns", "pii_unmasked", "masked_columns")  # fmt: skip
+        self.con.execute(
+            f"INSERT INTO audience_exports VALUES (now()::TIMESTAMP, {', '.join('?' * len(cols))})",
+            [entry.get(c) for c in cols],
+        )
+
+    def audience_exports(self) -> pa.Table:
+        """The audit log of audience exports, newest first."""
+        if not self.has_table("audience_exports"):
+            return pa.table({"exported_at": pa.array([], pa.timestamp("us"))})
+        return self.arrow("SELECT * FROM audience_exports ORDER BY exported_at DESC")
+
+    def holdout_outcomes(
+        self, after: dt.date, until: dt.date, *, default_margin_rate: float = 1.0
+    ) -> pa.Table:
+        """Per customer, the paid orders after one day up to the end of another.
+
+        Columns: ``customer_id``, ``orders``, ``purchase_days`` (same-day orders merged),
+        ``revenue`` and ``margin``: the order's gross margin, else amount - cost, else the
+        amount at the rate of the period's orders with a known margin (``default_margin_rate``
+        when none has one). Customers without such an order are left out.
+        """
+        start = dt.datetime.combine(after + dt.timedelta(days=1), dt.time())
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+        return self.arrow(
+            """WITH o AS (SELECT customer_id, paid_at, CAST(amount AS DECIMAL(38, 4)) AS amount,
+                                 CAST(coalesce(gross_margin, amount - cost) AS DECIMAL(38, 4))
+                                     AS known
+                          FROM orders WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?),
+                    shop AS (SELECT CASE WHEN sum(amount) FILTER (known IS NOT NULL) > 0
+                                    THEN CAST(sum(known) AS DOUBLE) / CAST(sum(amount)
+                                         FILTER (known IS NOT NULL) AS DOUBLE)
+                                    ELSE ? END AS rate FROM o)
+               SELECT customer_id, count(*) AS orders,
+                      count(DISTINCT CAST(paid_at AS DATE)) AS purchase_days,
+                      CAST(sum(amount) AS DOUBLE) AS revenue,
+                      CAST(sum(coalesce(CAST(known AS DOUBLE), CAST(amount AS DOUBLE) * rate))
+                           AS DOUBLE) AS margin
+               FROM o, shop GROUP BY customer_id ORDER BY customer_id""",
+            [start, end, default_margin_rate],
+        )
+
+    def _plan_tables(self) -> None:
+        for ddl in self._PLAN_DDL.values():
+            self.con.execute(ddl)
+
+    def write_plan(self, as_of: dt.date, playbook: str, rows: pa.Table, meta: dict) -> None:
+        """Store (or replace) the plan of a playbook as of a day, atomically.
+
+        ``rows`` has the columns of the ``plans`` table after ``as_of`` and ``playbook``;
+        ``meta`` (send time, playbook settings, counts) is kept as JSON beside it.
+        """
+        with self.transaction() as con:
+            self._plan_tables()
+            con.execute("DELETE FROM plans WHERE as_of = ? AND playbook = ?", [as_of, playbook])
+            con.execute("DELETE FROM plan_runs WHERE as_of = ? AND playbook = ?",
+                        [as_of, playbook])  # fmt: skip
+            con.register("_plan_in", rows)
+            con.execute("INSERT INTO plans SELECT ?::DATE, ?, * FROM _plan_in", [as_of, playbook])
+            con.unregister("_plan_in")
+            con.execute(
+                """INSERT INTO plan_runs SELECT ?, ?, now()::TIMESTAMP, ?, ?, ?, count(*),
+                          count(*) FILTER (status = 'planned')
+                   FROM plans WHERE as_of = ? AND playbook = ?""",
+                [as_of, playbook, meta.get("send_at"), __version__,
+                 json.dumps(meta, ensure_ascii=False, default=str), as_of, playbook],
+            )  # fmt: skip
+
+    def plan_runs(self, playbook: str | None = None) -> list[dict]:
+        """The stored plans (as_of, playbook, created_at, send_at, counts), oldest first."""
+        if not self.has_table("plan_runs"):
+            return []
+        sql = (
+            "SELECT as_of, playbook, created_at, send_at, rows_total, planned, settings "
+            "FROM plan_runs"
+        )
+        params: list = []
+        if playbook is not None:
+            sql += " WHERE playbook = ?"
+            params.append(playbook)
+        rows = self.arrow(sql + " ORDER BY as_of, playbook", params).to_pylist()
+        for r in rows:
+            r["settings"] = json.loads(r["settings"])
+        return rows
+
+    def read_plan(self, as_of: dt.date, playbook: str) -> pa.Table:
+        """One stored plan, every row (planned, suppressed, control) with its reason."""
+        if not any(r["as_of"] == as_of for r in self.plan_runs(playbook)):
+            have = ", ".join(f"{r['playbook']}@{r['as_of']}" for r in self.plan_runs()) or "none"
+            raise StoreError(f"no plan of playbook {playbook!r} as of {as_of}; have {have}")
+        return self.arrow(
+            "SELECT * FROM plans WHERE as_of = ? AND playbook = ? "
+            "ORDER BY customer_id, priority DESC, rule",
+            [as_of, playbook],
+        )
+
+    def write_consent(self, rows: pa.Table) -> int:
+        """Add opt-out / do-not-contact rows (customer_id, channel, kind, reason, since,
+        source); a row for the same customer, channel and kind replaces the stored one."""
+        with self.transaction() as con:
+            self._plan_tables()
+            con.register("_consent_in", rows)
+            con.execute(
+                """DELETE FROM consent WHERE (customer_id, channel, kind) IN
+                   (SELECT (customer_id, channel, kind) FROM _consent_in)"""
+            )
+            con.execute(
+                """INSERT INTO consent SELECT customer_id, channel, kind, reason, since, source,
+                          now()::TIMESTAMP FROM _consent_in"""
+            )
+            con.unregister("_consent_in")
+        return rows.num_rows
+
+    def read_consent(self) -> pa.Table:
+        """Every stored opt-out and do-not-contact row."""
+        if not self.has_table("consent"):
+            return pa.table({c: pa.array([], pa.string()) for c in
+                             ("customer_id", "channel", "kind", "reason")})  # fmt: skip
+        return self.arrow("SELECT * FROM consent ORDER BY customer_id, channel, kind")
+
+    def unknown_customers(self, ids: pa.Array) -> list[str]:
+        """The ids among ``ids`` that name no stored customer."""
+        self.con.register("_ids_in", pa.table({"customer_id": ids}))
+        try:
+            rows = self.con.execute(
+                """SELECT DISTINCT i.customer_id FROM _ids_in i ANTI JOIN customers c
+                   USING (customer_id) WHERE i.customer_id IS NOT NULL ORDER BY 1"""
+            ).fetchall()
+        finally:
+            self.con.unregister("_ids_in")
+        return [r[0] for r in rows]
 
     def close(self) -> None:
         """Close the connection."""

@@ -9,21 +9,21 @@ from pathlib import Path
 import pytest
 from io_testkit import rows
 
-from tierwise.io import ColumnMapping, import_file
+from tierwise.io import import_file, load_mapping
+from tierwise.io.mapping import shipped_mappings
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mappings"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
 
 def _import(store, opts, entity: str, stem: str, suffix: str = ".csv"):
-    return import_file(
-        store, entity, EXAMPLES / f"{stem}{suffix}", mapping=EXAMPLES / f"{stem}.yaml", options=opts
-    )
+    return import_file(store, entity, EXAMPLES / f"{stem}{suffix}", mapping=stem, options=opts)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
-def test_example_mappings_load(name):
-    m = ColumnMapping.from_yaml(EXAMPLES / name)
+@pytest.mark.parametrize("name", sorted(shipped_mappings()))
+def test_shipped_mappings_load(name):
+    m = load_mapping(name)
     assert m.entity in ("customers", "orders", "events")
+    assert m.source == name
 
 
 def test_taobao_orders_gb18030(store, opts):

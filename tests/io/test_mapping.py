@@ -217,9 +217,13 @@ def test_line_items(tmp_path, store, opts):
             "customer_id: line-item rows of order_id '#2' disagree "
             "('b@x' at row 4, 'c@x' at row 5)",
         ),
-        (5, "part of order_id '#2' which has problems (see row 4)"),
+        (
+            5,
+            "order_id '#2' rejected because row 4: customer_id: line-item rows of "
+            "order_id '#2' disagree ('b@x' at row 4, 'c@x' at row 5)",
+        ),
         (7, "item_count: 'x' is not a whole number"),
-        (8, "part of order_id '#4' which has problems (see row 7)"),
+        (8, "order_id '#4' rejected because row 7: item_count: 'x' is not a whole number"),
     ]
 
 

@@ -181,11 +181,25 @@ def test_computed_order_id(tmp_path, store, opts):
         "computed_id": ["customer_id", "paid_at", "amount"],
     }
     rep = import_file(store, "orders", f, mapping=mapping, options=opts)
-    assert (rep.rows_imported, rep.rows_duplicate) == (1, 1)
+    # two identical purchases are two orders: the second hashes its ordinal too
+    assert (rep.rows_imported, rep.rows_duplicate) == (2, 0)
+    assert any("1 row(s) identical to an earlier row" in n for n in rep.notes)
     payload = "\x1f".join(["c1", "2024-03-05 10:00:00.000000", "9.9"])
-    assert rows(store, "SELECT order_id, status FROM orders") == [
-        (hashlib.sha256(payload.encode()).hexdigest()[:32], "paid")
+    ids = [hashlib.sha256(p.encode()).hexdigest()[:32] for p in (payload, payload + "\x1f#1")]
+    assert rows(store, "SELECT order_id, status FROM orders ORDER BY _row") == [
+        (ids[0], "paid"),
+        (ids[1], "paid"),
     ]
+    # importing the same file again finds the same ids: nothing new
+    again = import_file(store, "orders", f, mapping=mapping, options=opts)
+    assert (again.rows_imported, again.rows_duplicate) == (0, 2)
+    # fold: identical rows are one order and a duplicate
+    store.con.execute("DELETE FROM orders")
+    rep = import_file(
+        store, "orders", f, mapping={**mapping, "identical_rows": "fold"}, options=opts
+    )
+    assert (rep.rows_imported, rep.rows_duplicate) == (1, 1)
+    assert rows(store, "SELECT order_id FROM orders") == [(ids[0],)]
 
 
 def test_import_log(tmp_path, store, opts):

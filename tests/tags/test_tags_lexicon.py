@@ -8,6 +8,7 @@ import pytest
 
 from tierwise.errors import ConfigError
 from tierwise.tags import Tagger, default_lexicon, expand_pattern, load_lexicon
+from tierwise.tags.lexicon import CHINESE_NUMERALS
 
 
 def test_expand_pattern() -> None:
@@ -15,6 +16,10 @@ def test_expand_pattern() -> None:
     assert expand_pattern(r"\d元") == [f"{d}元" for d in range(10)]
     assert expand_pattern(r"(\d|十)岁")[-1] == "十岁"
     assert expand_pattern(r"a\(b\|c\)") == ["a(b|c)"]
+    numerals = expand_pattern(r"卖\h")
+    assert len(numerals) == len(CHINESE_NUMERALS)
+    assert {"卖五", "卖两", "卖几", "卖百"} <= set(numerals)
+    assert expand_pattern(r"\h(\d|块)")[:2] == ["〇0", "〇1"]
     for bad in ["(a", "a)", "a|b", "((a))", "a\\", r"\x"]:
         with pytest.raises(ValueError):
             expand_pattern(bad)

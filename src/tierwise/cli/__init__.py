@@ -6,7 +6,16 @@ commands, so ``tierwise --help`` starts fast.
 
 from __future__ import annotations
 
-from tierwise.cli import clv, commands, intention, tags  # noqa: F401  (they register commands)
+from tierwise.cli import (  # noqa: F401  (they register commands)
+    backtest,
+    clv,
+    commands,
+    importing,
+    intention,
+    plans,
+    segments,
+    tags,
+)
 from tierwise.cli._app import app, main
 
 __all__ = ["app", "main"]

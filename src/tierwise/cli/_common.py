@@ -34,6 +34,7 @@ __all__ = [
     "open_project",
     "out",
     "parse_date",
+    "people_summary",
     "progress",
 ]
 
@@ -191,15 +192,32 @@ def emit(
         return
     if fmt != "table":
         raise TierwiseError(f"--format {fmt!r}: use table, json or csv")
+    from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
-    for col in rows[0] if rows else []:
-        whole = col.endswith("_id") or col in ("id", "label", "scheme", "tag")
-        table.add_column(str(col), overflow="fold", no_wrap=whole)
-    for row in rows:
-        table.add_row(*[human(v, k) for k, v in row.items()])
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    cells = [[human(v, k) for k, v in row.items()] for row in rows]
+    for i, col in enumerate(rows[0] if rows else []):
+        values = [r[i] for r in cells]
+        numeric = all(isinstance(row[col], int | float) or row[col] is None for row in rows)
+        whole = numeric or col.endswith("_id") or col in ("id", "label", "scheme", "tag")
+        longest_word = max((cell_len(w) for v in values for w in v.split()), default=0)
+        width = min(max(longest_word, len(str(col)) if numeric else 0), 24)
+        table.add_column(str(col), overflow="fold", no_wrap=whole, min_width=width,
+                         justify="right" if numeric else "left")  # fmt: skip
+    for row in cells:
+        table.add_row(*row)
     out.print(table)
+
+
+def people_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A label summary for people: one name column in the chosen language."""
+    from tierwise.cli._i18n import lang
+
+    keep = "label_zh" if lang() == "zh" else "label_en"
+    return [{("name" if k == keep else k): v for k, v in r.items()
+             if k not in ("label_zh", "label_en") or k == keep} for r in rows]  # fmt: skip
 
 
 def progress(status: Any) -> Callable[[str], None]:

@@ -1,4 +1,4 @@
-"""The project commands: init, import, run, show, export, snapshots, demo."""
+"""The project commands: init, run, show, export, snapshots, demo."""
 
 from __future__ import annotations
 
@@ -17,16 +17,24 @@ from tierwise.cli._common import (
     Wait,
     command,
     emit,
-    err,
     fail,
+    human,
     open_project,
     out,
     parse_date,
+    people_summary,
     progress,
 )
+from tierwise.cli._i18n import t
 
 
-@command(app)
+@command(
+    app,
+    help=t(
+        "Make a project folder with a commented config file and an embedded DuckDB store.",
+        "创建项目目录：带注释的配置文件和内嵌 DuckDB 存储。",
+    ),
+)
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Start over if a project is there.")] = False,
@@ -38,32 +46,13 @@ def init(
     out.print(f"created {p.directory / 'tierwise.yaml'} and {p.directory / 'tierwise.duckdb'}")
 
 
-@command(app, "import")
-def import_(
-    entity: Annotated[str, typer.Argument(help="customers, orders or events.")],
-    file: Annotated[Path, typer.Argument(help="CSV, .xlsx, .parquet or .jsonl file.")],
-    project: ProjectDir = None,
-    mapping: Annotated[Path | None, typer.Option(help="YAML column/value mapping.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
-    unknown_columns: Annotated[str, typer.Option(help="keep or ignore.")] = "keep",
-    unknown_customers: Annotated[str, typer.Option(help="create or quarantine.")] = "create",
-    on_conflict: Annotated[str, typer.Option(help="quarantine or update.")] = "quarantine",
-) -> None:
-    """Load a file into the store; rejected rows go to a quarantine file with the reason."""
-    with open_project(project) as p:
-        report = p.import_file(
-            entity, file, mapping=mapping, encoding=encoding,
-            unknown_columns=unknown_columns, unknown_customers=unknown_customers,
-            on_conflict=on_conflict,
-        )  # fmt: skip
-    out.print(report.summary(), highlight=False)
-    for problem in report.problems[:20]:
-        err.print(f"  {problem}", highlight=False)
-    if len(report.problems) > 20:
-        err.print(f"  … {len(report.problems) - 20} more in {report.quarantine_path}")
-
-
-@command(app)
+@command(
+    app,
+    help=t(
+        "Compute every customer's features and labels as of a day; store the snapshot.",
+        "计算截至某日每位客户的特征与标签，并保存为快照。",
+    ),
+)
 def run(
     project: ProjectDir = None,
     as_of: AsOf = None,
@@ -74,10 +63,21 @@ def run(
     source: Annotated[
         str | None, typer.Option(help="Parquet folder the Spark cluster reads (export tables).")
     ] = None,
+    reuse_fit: Annotated[
+        str | None,
+        typer.Option(
+            help="Reuse the RFM edges, CLV parameters and quadrant lines of the "
+            "snapshot of this day (or 'latest')."
+        ),
+    ] = None,
+    refit: Annotated[
+        bool, typer.Option("--refit", help="Learn everything anew (overrides run.fit).")
+    ] = False,
     as_json: AsJson = False,
     fmt: Format = "table",
 ) -> None:
     """Compute every customer's features and labels as of a day; store the snapshot."""
+    fit_from = reuse_fit if reuse_fit in (None, "latest") else parse_date(reuse_fit, "--reuse-fit")
     with open_project(project) as p, out.status("starting…") as status:
         spark = None
         if engine == "spark":
@@ -87,14 +87,29 @@ def run(
             spark = spark_session(spark_master)
         result = p.run(
             parse_date(as_of), engine=engine, spark=spark, source=source,
-            progress=progress(status),
+            fit_from=fit_from, refit=refit, progress=progress(status),
         )  # fmt: skip
         summary = p.summary(result.as_of, format="arrow").to_pylist()
-    title = f"snapshot as of {result.as_of}: {result.profiles.num_rows} customers"
-    emit(title, summary, fmt=fmt, as_json=as_json)
+    if as_json or fmt != "table":
+        emit("", summary, fmt=fmt, as_json=as_json)
+        return
+    title = t(f"snapshot as of {result.as_of}: {result.profiles.num_rows:,} customers",
+              f"{result.as_of} 快照：{result.profiles.num_rows:,} 位客户")  # fmt: skip
+    emit(title, people_summary(summary))
+    for name, entry in result.fitted.items():
+        if entry.get("reused"):
+            out.print(f"{name}: reused the state fitted on {entry['fitted_on']}", highlight=False)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, markup=False)
 
 
-@command(app)
+@command(
+    app,
+    help=t(
+        "One customer's profile: features, every label and the evidence for each.",
+        "单个客户的画像：特征、全部标签及每个标签的依据。",
+    ),
+)
 def show(
     customer_id: Annotated[str, typer.Argument(help="Customer id.")],
     project: ProjectDir = None,
@@ -120,12 +135,24 @@ def show(
         )
         ev = lab["evidence"]
         out.print(f"    rule:    {lab['rule']}", highlight=False, markup=False)
-        out.print(f"    figures: {json.dumps(ev['figures'], ensure_ascii=False)}", markup=False)
+        out.print(f"    figures: {_pairs(ev['figures'])}", highlight=False, markup=False)
         if ev["params"]:
-            out.print(f"    params:  {json.dumps(ev['params'], ensure_ascii=False)}", markup=False)
+            out.print(f"    params:  {_pairs(ev['params'])}", highlight=False, markup=False)
 
 
-@command(app)
+def _pairs(values: dict) -> str:
+    """``name=value`` pairs, numbers rounded for people."""
+    return ", ".join(f"{k}={human(v, k) if v is not None else 'missing'}"
+                     for k, v in values.items())  # fmt: skip
+
+
+@command(
+    app,
+    help=t(
+        "Write the profile table (or the labels with evidence) to a file.",
+        "把画像表（或带依据的标签）导出到文件。",
+    ),
+)
 def export(
     what: Annotated[str, typer.Argument(help="profiles or labels.")],
     path: Annotated[Path, typer.Argument(help="OUT.csv, OUT.xlsx or OUT.parquet.")],
@@ -141,7 +168,7 @@ def export(
     out.print(f"wrote {written}")
 
 
-@command(app)
+@command(app, help=t("List the stored snapshots.", "列出已保存的快照。"))
 def snapshots(project: ProjectDir = None, as_json: AsJson = False, wait: Wait = 0.0) -> None:
     """List the stored snapshots."""
     with open_project(project, read_only=True, wait=wait) as p:
@@ -153,7 +180,13 @@ def snapshots(project: ProjectDir = None, as_json: AsJson = False, wait: Wait = 
         out.print(d.isoformat())
 
 
-@command(app)
+@command(
+    app,
+    help=t(
+        "Generate a demo shop, import it, run the tiering and print a summary.",
+        "生成演示店铺、导入、分层并打印汇总。",
+    ),
+)
 def demo(
     directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path(
         "demo-shop"
@@ -171,7 +204,9 @@ def demo(
         )
     for report in result.reports:
         out.print(report.summary(), highlight=False)
-    emit(f"demo shop as of {result.as_of}: {result.customers} customers", result.summary)
+    emit(t(f"demo shop as of {result.as_of}: {result.customers:,} customers",
+           f"演示店铺 {result.as_of}：{result.customers:,} 位客户"),
+         people_summary(result.summary))  # fmt: skip
     if result.recovery:
         emit("planted truth recovered (precision / recall / F1)", result.recovery)
     out.print(f"try: tierwise show {result.example_customer} -p {directory}")

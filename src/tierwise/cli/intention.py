@@ -19,12 +19,23 @@ from tierwise.cli._common import (
     out,
     parse_date,
 )
+from tierwise.cli._i18n import t
 
-intention_app = typer.Typer(help="Intention grades (seed 001).", no_args_is_help=True)
+intention_app = typer.Typer(
+    help=t("Intention grades and the hard-sell-now list.", "意向等级与「立即强力推销」名单。"),
+    no_args_is_help=True,
+)
 app.add_typer(intention_app, name="intention")
 
 
-@command(intention_app, "risers")
+@command(
+    intention_app,
+    "risers",
+    help=t(
+        "Customers whose intention score rose past a grade threshold: switch to a hard sell.",
+        "意向分越过等级阈值的客户：转为强力推销。",
+    ),
+)
 def intention_risers(
     project: ProjectDir = None,
     as_of: AsOf = None,

@@ -10,12 +10,22 @@ import typer
 from tierwise.cli._app import app
 from tierwise.cli._common import AsJson, AsOf, Format, ProjectDir, command, emit, open_project
 from tierwise.cli._common import parse_date as _date
+from tierwise.cli._i18n import t
 
-tags_app = typer.Typer(help="Precise tags from comment text (seed 001, 003).", no_args_is_help=True)
+tags_app = typer.Typer(
+    help=t("Precise tags from comment text.", "从评论文本提取的精准标签。"), no_args_is_help=True
+)
 app.add_typer(tags_app, name="tags")
 
 
-@command(tags_app, "text")
+@command(
+    tags_app,
+    "text",
+    help=t(
+        "Tag the texts of a file; print how often each tag was found.",
+        "给文件中的文本打标签，并统计每个标签出现的次数。",
+    ),
+)
 def tags_text(
     file: Annotated[Path, typer.Argument(help="CSV, .xlsx, .parquet or .jsonl file.")],
     column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
@@ -46,7 +56,14 @@ def tags_text(
     emit(f"tags in {file.name}", counts.to_dict("records"), fmt=fmt, as_json=as_json)
 
 
-@command(tags_app, "segments")
+@command(
+    tags_app,
+    "segments",
+    help=t(
+        "How many customers of each segment carry each tag (from a snapshot).",
+        "每个分群中携带各标签的客户数（来自快照）。",
+    ),
+)
 def tags_segments(
     project: ProjectDir = None,
     by: Annotated[str, typer.Option(help="Profile column to segment by.")] = "lifecycle",

@@ -555,6 +555,12 @@ class TransactionModel(MLEModel):
     ) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
+    def conditional_probability_of_purchase(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> np.ndarray:  # pragma: no cover
+        """P(at least one purchase in the next ``t`` time units | x, t_x, T)."""
+        raise NotImplementedError
+
     def predict(self, X: Any, *, t: float) -> np.ndarray:
         """Expected number of purchases in the next ``t`` time units, per row of ``X``."""
         return self.conditional_expected_number_of_purchases_up_to_time(t, *as_rfm(X))

@@ -179,11 +179,13 @@ def check_monetary(
                 f"at least 2 customers are needed to fit a population model; got {x.size}"
             )
     else:
-        nonpos = (m <= 0) & (x > 0)
-        if nonpos.any():
+        # a repeat buyer whose repeat purchases were free (0) is valid data: the spend model's
+        # posterior shrinks them towards the population; only negative spend is refused
+        negative = (m < 0) & (x > 0)
+        if negative.any():
             raise InvalidInputError(
-                f"monetary_value must be positive for customers with repeat purchases; "
-                f"{_count(nonpos)} are zero or negative"
+                f"monetary_value must not be negative for customers with repeat purchases; "
+                f"{_count(negative)} are negative"
             )
     return x, m
 

@@ -150,6 +150,21 @@ class BGNBDModel(TransactionModel):
             np.where(pos, expit(-log_odds), 1.0), "conditional_probability_alive", self
         )
 
+    def conditional_probability_of_purchase(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> np.ndarray:
+        """P(at least one purchase in ``(T, T+t]`` | x, t_x, T).
+
+        A customer alive at ``T`` stays alive until the next purchase, and given alive the
+        purchase rate is Gamma(r+x, alpha+T): ``P(alive) [1 - ((alpha+T)/(alpha+T+t))^(r+x)]``
+        (the same for MBG/NBD with its own P(alive)).
+        """
+        x, tx, t_end, r, alpha, _, _ = self._rfm(frequency, recency, T)
+        t = check_time(t)
+        buys = 0.0 - np.expm1((r + x) * (np.log(alpha + t_end) - np.log(alpha + t_end + t)))
+        out = self.conditional_probability_alive(x, tx, t_end) * buys
+        return ensure_finite(out, "conditional_probability_of_purchase", self)
+
     def conditional_expected_number_of_purchases_up_to_time(
         self, t: Any, frequency: Any, recency: Any, T: Any
     ) -> np.ndarray:

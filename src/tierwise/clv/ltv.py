@@ -249,6 +249,25 @@ def expected_loyalty(p_alive: Any, regularity: Any = None) -> np.ndarray:
     return p * reg
 
 
+def _with_first_purchase(
+    spend_model: GammaGammaModel, x: np.ndarray, first_value: pd.Series, value: np.ndarray
+) -> np.ndarray:
+    """Value one-time buyers on their first purchase as one observation of their spend.
+
+    Gamma-Gamma is fitted on repeat purchases, and a customer without one gets the population
+    mean; but what a one-time buyer paid is evidence of what they will pay (on CDNOW, the top
+    fifth of first purchases spent three times as much in the holdout as the bottom fifth), so
+    their posterior mean given that one value is used: ``p (gamma + m_1) / (p + q - 1)``.
+    """
+    first = first_value.to_numpy(dtype=float)
+    one = (x == 0) & np.isfinite(first) & (first > 0)
+    if not one.any():
+        return value
+    out = np.array(value, dtype=float, copy=True)
+    out[one] = spend_model.conditional_expected_average_profit(np.ones(int(one.sum())), first[one])
+    return out
+
+
 def predict_customers(
     transaction_model: TransactionModel,
     summary: pd.DataFrame,
@@ -271,10 +290,13 @@ def predict_customers(
         Fitted purchase-count model.
     summary
         Output of :func:`summary_from_transactions` (``frequency``,
-        ``recency``, ``T``, optional ``monetary_value``).
+        ``recency``, ``T``, optional ``monetary_value``; optional
+        ``first_value``, the value of the first purchase).
     spend_model
         Fitted Gamma-Gamma model; without one, the customer's own
-        ``monetary_value`` is the value per purchase.
+        ``monetary_value`` is the value per purchase.  With ``first_value``,
+        one-time buyers are valued on their first purchase as one observation
+        (Gamma-Gamma posterior) instead of the population mean.
     horizon
         Horizon of ``expected_purchases`` in model units (default: one year).
     time, discount_rate
@@ -292,7 +314,8 @@ def predict_customers(
     Returns
     -------
     DataFrame
-        Indexed like ``summary``: ``p_alive``, ``expected_purchases``,
+        Indexed like ``summary``: ``p_alive``, ``p_repurchase`` (probability
+        of at least one purchase within ``horizon``), ``expected_purchases``,
         ``expected_average_value``, ``clv``, ``lifetime_years``,
         ``annual_repurchase_frequency``, ``seed_ltv``, ``expected_loyalty``
         and ``potential_profit`` (= ``clv``), ready for
@@ -315,11 +338,14 @@ def predict_customers(
     )
     if spend_model is not None:
         value = spend_model.conditional_expected_average_profit(x, monetary)
+        if "first_value" in summary.columns:
+            value = _with_first_purchase(spend_model, x, summary["first_value"], value)
     else:
         value = monetary
     per_year = DAYS_PER_YEAR / unit_days(freq)
     horizon = per_year if horizon is None else horizon
     p_alive = transaction_model.conditional_probability_alive(x, tx, t_end)
+    p_purchase = transaction_model.conditional_probability_of_purchase(horizon, x, tx, t_end)
     expected = transaction_model.conditional_expected_number_of_purchases_up_to_time(
         horizon, x, tx, t_end
     )
@@ -351,6 +377,7 @@ def predict_customers(
     return pd.DataFrame(
         {
             "p_alive": p_alive,
+            "p_repurchase": p_purchase,
             "expected_purchases": expected,
             "expected_average_value": value * _margin_array(margin, len(x)),
             "clv": clv,

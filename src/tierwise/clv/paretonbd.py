@@ -265,6 +265,25 @@ class ParetoNBDModel(TransactionModel):
         _, w2 = _row_terms(r, alpha, s, beta, x.ravel(), tx.ravel(), t_end.ravel())
         return ensure_finite((1.0 - w2).reshape(shape), "conditional_probability_alive", self)
 
+    def conditional_probability_of_purchase(
+        self, t: Any, frequency: Any, recency: Any, T: Any
+    ) -> np.ndarray:
+        """P(at least one purchase in ``(T, T+t]`` | x, t_x, T).
+
+        No purchase in ``(T, T+t]`` means the history ``(x, t_x, T+t)``, so its probability
+        is the likelihood ratio ``L(x, t_x, T+t) / L(x, t_x, T)``; the factors that depend on
+        ``x`` alone cancel, leaving the bracket of the likelihood at ``T+t`` over that at ``T``.
+        """
+        x, tx, t_end, r, alpha, s, beta = self._rfm(frequency, recency, T)
+        t = check_time(t)
+        x, tx, t_end, t = np.broadcast_arrays(x, tx, t_end, t)
+        shape = x.shape
+        args = (x.ravel(), tx.ravel())
+        now, _ = _row_terms(r, alpha, s, beta, *args, t_end.ravel())
+        later, _ = _row_terms(r, alpha, s, beta, *args, (t_end + t).ravel())
+        out = (0.0 - np.expm1(np.minimum(later - now, 0.0))).reshape(shape)
+        return ensure_finite(out, "conditional_probability_of_purchase", self)
+
     def conditional_expected_number_of_purchases_up_to_time(
         self, t: Any, frequency: Any, recency: Any, T: Any
     ) -> np.ndarray:

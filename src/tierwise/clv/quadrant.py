@@ -36,7 +36,7 @@ from tierwise.errors import NotFittedError
 
 from ._validation import InvalidInputError
 
-__all__ = ["QUADRANTS", "LoyaltyProfitQuadrant", "QuadrantInfo"]
+__all__ = ["QUADRANTS", "LoyaltyProfitQuadrant", "QuadrantInfo", "axis_line", "two_means_line"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,45 @@ QUADRANTS: dict[str, QuadrantInfo] = {
 }
 
 _CODES = np.array([["stranger", "butterfly"], ["barnacle", "true_friend"]], dtype=object)
+
+
+def two_means_line(values: np.ndarray) -> float:
+    """The exact 1-D 2-means split (Otsu's threshold): the value ``t`` such that
+    ``values <= t`` and ``values > t`` have the smallest summed squared deviation."""
+    v = np.sort(np.asarray(values, dtype=float))
+    distinct = np.flatnonzero(np.diff(v) > 0)  # last index of each run of equal values
+    if distinct.size == 0:
+        return float(v[0]) if v.size else 0.0
+    n = v.size
+    csum, csq = np.cumsum(v), np.cumsum(v * v)
+    k = distinct + 1  # size of the low group
+    low = csq[k - 1] - csum[k - 1] ** 2 / k
+    high = (csq[-1] - csq[k - 1]) - (csum[-1] - csum[k - 1]) ** 2 / (n - k)
+    return float(v[distinct[np.argmin(low + high)]])
+
+
+def axis_line(spec: Any, values: np.ndarray, name: str, tie_share: float = 0.2
+              ) -> tuple[float, str]:  # fmt: skip
+    """A line on one axis and how it was chosen.
+
+    ``'auto'`` takes the median unless the median is degenerate — at least ``tie_share`` of
+    the values sit exactly on it (e.g. a median of 0 when most buyers bought once), so the
+    line splits ties rather than customers — and then the 2-means split (`two_means_line`)
+    of the values. ``'median'``, ``'mean'`` or a number are taken as they are.
+    """
+    values = np.asarray(values, dtype=float)
+    if isinstance(spec, str) and spec == "auto":
+        median = float(np.median(values))
+        on_line = float(np.mean(values == median)) if values.size else 0.0
+        if on_line >= tie_share:
+            line = two_means_line(values)
+            return line, (
+                f"2-means split (the median {median:.4g} held {on_line:.0%} of the buyers, "
+                f"at least the tie share {tie_share:.0%})"
+            )
+        return median, "median"
+    line = _threshold(spec, values, name)
+    return line, spec if isinstance(spec, str) else "fixed"
 
 
 def _threshold(spec: Any, values: np.ndarray, name: str) -> float:

@@ -16,13 +16,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from tierwise.errors import ConfigError
+from tierwise.errors import ConfigError, ImportValidationError
 from tierwise.export import neutralise_formulas, restore_formulas
 from tierwise.io.mapping import ColumnMapping, MappingError, load_mapping
 from tierwise.io.options import ImportOptions
 from tierwise.io.plan import (
     ImportPlan,
     _q,
+    _span,
     aggregate_select,
     build_plan,
     clean_expr,
@@ -35,7 +36,8 @@ from tierwise.io.plan import (
     typed_literal,
 )
 from tierwise.io.readers import RawData, frame_to_raw, read_file
-from tierwise.io.report import LOG_PROBLEMS, ImportReport, Problem
+from tierwise.io.report import LOG_PROBLEMS, ImportRejected, ImportReport, Problem
+from tierwise.io.returns import net_returns
 from tierwise.schema import CUSTOMERS, Entity
 from tierwise.schema import entity as entity_by_name
 from tierwise.store import Store
@@ -44,6 +46,14 @@ __all__ = ["import_file", "import_frame"]
 
 IMPORTED, UPDATED, DUPLICATE, QUARANTINED = 1, 2, 3, 4
 _DETAILED_CONFLICTS = 1000
+STEPS = ("reading", "parsing", "classifying", "writing", "committing")
+"""The steps reported to ``ImportOptions.progress`` as ``(step, index, len(STEPS))``."""
+
+
+def _step(opts: ImportOptions, name: str) -> None:
+    if opts.progress is not None:
+        k = STEPS.index(name) if name in STEPS else len(STEPS)
+        opts.progress(name, k, len(STEPS))
 
 
 class _DryRun(Exception):
@@ -83,6 +93,9 @@ def import_file(
     ImportValidationError
         The file cannot be imported at all (unreadable, empty, missing a required column);
         the store is untouched.
+    ImportRejected
+        More rows were quarantined than ``options.max_quarantined`` allows; no row was
+        written, the quarantine file was (``exc.report`` says what was found).
     MappingError
         The mapping is invalid.
     ConfigError
@@ -92,6 +105,7 @@ def import_file(
     opts = ImportOptions.coerce(options)
     cmap = load_mapping(mapping)
     cmap.check(ent.name)
+    _step(opts, "reading")
     raw = read_file(
         path,
         encoding=opts.encoding,
@@ -138,7 +152,12 @@ def _import(
     restored = 0
     if "_reasons" in raw.table.column_names:  # a quarantine file, fixed and imported again
         raw.table, restored = restore_formulas(raw.table)
-    plan = build_plan(ent, raw.table.column_names, cmap, opts, raw.name)
+    try:
+        plan = build_plan(ent, raw.table.column_names, cmap, opts, raw.name, raw.float_columns)
+    except ImportValidationError as exc:
+        if not raw.warnings:
+            raise
+        raise ImportValidationError(f"{exc}; {'; '.join(raw.warnings)}") from None
     con = store.con
     _resolve_literals(con, plan, cmap)
     _drop_blank_rows(raw)
@@ -156,8 +175,15 @@ def _import(
         columns_kept=list(plan.kept),
         columns_ignored=list(plan.ignored),
         notes=[*raw.notes, *plan.notes],
+        warnings=list(raw.warnings),
         dry_run=opts.dry_run,
     )
+    if not opts.dry_run:
+        swept = _sweep_stale(_quarantine_dir(store, opts))
+        if swept:
+            report.notes.append(
+                f"removed {swept} temporary quarantine file(s) left by an interrupted import"
+            )
     if restored:
         report.notes.append(
             f"{restored} cells of this quarantine file lost the apostrophe that kept them "
@@ -165,6 +191,7 @@ def _import(
         )
     if raw.table.num_rows == 0:
         report.notes.append("no data rows")
+    _step(opts, "parsing")
     run = _Run(con, plan, raw, opts, report)
     run.parse()
     names: list[str] = []
@@ -173,30 +200,57 @@ def _import(
     try:
         with store.transaction():
             try:
+                _step(opts, "classifying")
                 run.classify(names)
+                _step(opts, "writing")
                 run.write(names, import_id)
                 run.finish_counts()
                 if run.quarantined.any() and not opts.dry_run:
                     qfile = _quarantine_path(store, opts, ent.name, raw.name, now)
-                    tmp = qfile.with_name("." + qfile.name + ".tmp")
+                    tmp = qfile.with_name(f".{qfile.name}.{os.getpid()}.tmp")
                     _write_quarantine(tmp, raw, run.quarantined, run.row_reasons)
                     report.quarantine_path = str(qfile)
                 report.check()
+                _check_limit(report, opts)
                 if opts.dry_run:
                     raise _DryRun
                 _log_import(con, report, source, now)
+                _step(opts, "committing")
             finally:
                 for n in names:
                     con.unregister(n)
     except _DryRun:
         report.import_id = None
+    except ImportRejected:
+        report.import_id = None
+        report.customers_created = 0
+        if tmp is not None and qfile is not None:
+            os.replace(tmp, qfile)
+        raise
     except BaseException:
         if tmp is not None and tmp.exists():
             tmp.unlink()
         raise
     if tmp is not None and qfile is not None:
         os.replace(tmp, qfile)
+    _step(opts, "done")
     return report
+
+
+def _check_limit(report: ImportReport, opts: ImportOptions) -> None:
+    """Raise :class:`ImportRejected` when more rows were quarantined than allowed."""
+    limit = opts.max_quarantined
+    if limit is None or report.quarantined_share <= limit:
+        return
+    report.rejected = True
+    share = report.quarantined_share
+    why = (
+        f"{report.file}: {report.rows_quarantined:,} of {report.rows_read:,} rows "
+        f"({share:.1%}) quarantined, above max_quarantined {limit:.1%}; nothing was written"
+    )
+    if report.quarantine_path:
+        why += f" (reasons in {report.quarantine_path})"
+    raise ImportRejected(why, report)
 
 
 class _Run:
@@ -259,23 +313,63 @@ class _Run:
             cols[f"c{j}"] = c
             cleans.append(f"{clean_expr(f'c{j}', unwrap)} AS c{j}")
         self.input = pa.table(cols)
-        self.clean_src = f"(SELECT _i, _row{''.join(', ' + c for c in cleans)} FROM _tw_in)"
+        clean = f"(SELECT _i, _row{''.join(', ' + c for c in cleans)} FROM _tw_in)"
+        xs = []
+        for xname, sql, err_sql in plan.computed_sql:
+            xs.append(f"nullif({sql}, '') AS {xname}")
+            if err_sql:
+                xs.append(f"{err_sql} AS {xname}e")
+        self.x_cols = [x.rsplit(" AS ", 1)[1] for x in xs]
+        self.clean_src = f"(SELECT *{''.join(', ' + x for x in xs)} FROM {clean})" if xs else clean
         names: list[str] = []
         try:
             self._register(names, "_tw_in", self.input)
             grouped = plan.line_items is not None
             rows_sql = parse_select(plan, self.clean_src, grouped=grouped)
-            if grouped:
+            if grouped or plan.returns is not None:
                 self.rows_tbl = con.sql(rows_sql).to_arrow_table()
                 self._register(names, "_tw_rows", self.rows_tbl)
-                rec_src = f"({aggregate_select(plan, '_tw_rows')})"
+                rows_src = "_tw_rows"
             else:
-                rec_src = f"({rows_sql})"
+                rows_src = f"({rows_sql})"
+            rec_src = f"({aggregate_select(plan, rows_src)})" if grouped else rows_src
             self.records = con.sql(finish_select(plan, rec_src, grouped=grouped)).to_arrow_table()
             self._row_problems(grouped)
+            self._record_notes(grouped)
+            if plan.returns is not None:
+                self.records, notes = net_returns(
+                    con, plan, self.rows_tbl, self.records, self.row_rec, self.rec_bad
+                )
+                self.report.notes.extend(notes)
         finally:
             for name in names:
                 con.unregister(name)
+
+    def _record_notes(self, grouped: bool) -> None:
+        """Notes on records combined within the time tolerance and identical rows kept apart."""
+        plan, recs = self.plan, self.records
+        good = ~self.rec_bad
+        spread = [c for c in recs.column_names if c.startswith("_spread_")]
+        if spread:
+            hit = np.zeros(recs.num_rows, dtype=bool)
+            for c in spread:
+                hit |= recs.column(c).to_numpy(zero_copy_only=False).astype(bool)
+            n = int((hit & good).sum())
+            if n:
+                cols = ", ".join(c[len("_spread_") :] for c in spread)
+                self.report.notes.append(
+                    f"{n:,} {plan.entity.name[:-1]}(s) had line items at different times ({cols}) "
+                    f"within the tolerance of {_span(plan.time_tolerance)}; each takes the "
+                    "earliest"
+                )
+        if plan.computed_id and plan.identical == "keep":
+            n = int((recs.column("_ord").to_numpy(zero_copy_only=False) > 0).sum())
+            if n:
+                self.report.notes.append(
+                    f"{n:,} row(s) identical to an earlier row in every column of the computed "
+                    f"id ({', '.join(plan.computed_id)}) were kept apart: their {plan.key} "
+                    "also hashes their ordinal among the identical rows"
+                )
 
     def _row_problems(self, grouped: bool) -> None:
         plan, raw = self.plan, self.raw
@@ -322,7 +416,7 @@ class _Run:
             if rb.any():
                 self._describe_records(np.flatnonzero(rb), rerr.filter(pa.array(rb)).to_pylist())
             rec_bad |= rb
-        # the other rows of a bad record are quarantined with a pointer to the problem
+        # the other rows of a bad record are quarantined, each with the record's reason
         if grouped and rec_bad.any():
             first_bad: dict[int, int] = {}
             for i in np.flatnonzero(self.quarantined & (row_rec >= 0)).tolist():
@@ -331,10 +425,14 @@ class _Run:
             keyvals = recs.column(plan.key)
             for i in np.flatnonzero(member).tolist():
                 r = int(row_rec[i])
-                see = int(raw.rows[first_bad.get(r, int(rec_i[r]))])
+                j = first_bad.get(r, int(rec_i[r]))
+                first = self.row_reasons.get(j, ["it has problems"])[0]
                 k = keyvals[r].as_py()
                 self._problem(
-                    i, None, None, f"part of {plan.key} {_q(k)} which has problems (see row {see})"
+                    i,
+                    None,
+                    None,
+                    f"{plan.key} {_q(k)} rejected because row {int(raw.rows[j])}: {first}",
                 )
         self.rec_bad = rec_bad
 
@@ -344,6 +442,7 @@ class _Run:
         fed = [cp for cp in plan.columns.values() if cp.fed]
         m_cols = "".join(f", {mapped_expr(cp)} AS {ident('m_' + cp.name)}" for cp in fed)
         c_cols = "".join(f", c{j}" for j in range(len(plan.inputs)))
+        c_cols += "".join(f", {x}" for x in self.x_cols)
         con.register("_tw_bad", pa.table({"_i": pa.array(idx, pa.int64())}))
         try:
             rows = (
@@ -367,6 +466,11 @@ class _Run:
                 if code == "empty" and col in parsed_bad:
                     continue  # already explained by the parse problem
                 cp = plan.columns[col]
+                if code == "operand" and cp.operand_error:
+                    header, text = str(r[cp.operand_error]).split("\x1f", 1)
+                    why = f"{cp.sources[0][0]}: {header} {_q(text)} is not a number"
+                    self._problem(i, header, text, why)
+                    continue
                 header, text = col, None
                 for h, c in cp.sources:
                     if r[c] is not None:
@@ -401,8 +505,11 @@ class _Run:
                         for m, v in zip(members.tolist(), vals, strict=True)
                         if v is not None
                     ]
+                    apart = ""
+                    if plan.columns[col].kind == "timestamp" and plan.time_tolerance:
+                        apart = f" by more than {_span(plan.time_tolerance)}"
                     reason = (
-                        f"{col}: line-item rows of {plan.key} {_q(k)} disagree "
+                        f"{col}: line-item rows of {plan.key} {_q(k)} disagree{apart} "
                         f"({', '.join(seen[:5])})"
                     )
                     self._problem(i, header, None, reason)
@@ -701,15 +808,52 @@ def _drop_blank_rows(raw: RawData) -> None:
 _SAFE = re.compile(r"[^\w.-]+")
 
 
+_TMP_NAME = re.compile(r"^\..+\.csv(?:\.(\d+))?\.tmp$")
+
+
+def _quarantine_dir(store: Store, opts: ImportOptions) -> Path:
+    if opts.quarantine_dir is not None:
+        return Path(opts.quarantine_dir)
+    if store.path == ":memory:":
+        return Path(tempfile.gettempdir()) / "tierwise-quarantine"
+    return Path(store.path).resolve().parent / "quarantine"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_stale(qdir: Path) -> int:
+    """Remove temporary quarantine files (``.NAME.csv.PID.tmp``) of processes that died
+    before renaming them (a kill -9 mid-import); files of running processes stay."""
+    if not qdir.is_dir():
+        return 0
+    removed = 0
+    for p in qdir.glob(".*.tmp"):
+        m = _TMP_NAME.match(p.name)
+        if m is None:
+            continue
+        pid = int(m.group(1)) if m.group(1) else None
+        if pid is not None and (pid == os.getpid() or _alive(pid)):
+            continue
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    return removed
+
+
 def _quarantine_path(
     store: Store, opts: ImportOptions, entity: str, name: str, now: dt.datetime
 ) -> Path:
-    if opts.quarantine_dir is not None:
-        qdir = Path(opts.quarantine_dir)
-    elif store.path == ":memory:":
-        qdir = Path(tempfile.gettempdir()) / "tierwise-quarantine"
-    else:
-        qdir = Path(store.path).resolve().parent / "quarantine"
+    qdir = _quarantine_dir(store, opts)
     qdir.mkdir(parents=True, exist_ok=True)
     stem = _SAFE.sub("_", Path(name).stem).strip("_") or "data"
     base = f"{entity}-{now:%Y%m%dT%H%M%SZ}-{stem}"

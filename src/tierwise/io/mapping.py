@@ -21,9 +21,17 @@ A mapping is usually a YAML file::
       channel: taobao
     defaults:
       item_count: "1"
+    computed:                # columns computed from the file's columns
+      amount: Quantity * UnitPrice
     computed_id: [customer_id, paid_at, amount]
+    identical_rows: keep     # identical rows under a computed id: keep apart or fold
     line_items:
       sum: [item_count]
+      time_tolerance: 5min
+    returns:
+      id_prefix: C
+      original: [id, customer_item]
+      item: StockCode
 
 Every plain YAML scalar is read as text (``yes``, ``0.00`` and ``true`` stay strings), so
 vocabularies never change meaning behind the user's back.
@@ -31,14 +39,18 @@ vocabularies never change meaning behind the user's back.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tierwise.errors import ConfigError
+from tierwise.io.expressions import ExpressionError, compile_expression
 from tierwise.schema import Entity
 from tierwise.schema import entity as get_entity
 
@@ -48,9 +60,31 @@ __all__ = [
     "LineItems",
     "MappingError",
     "NumberFormat",
+    "Returns",
     "column_kind",
     "load_mapping",
+    "shipped_mappings",
 ]
+
+SPECIAL_DATE_FORMATS = ("excel_serial", "epoch_s", "epoch_ms")
+"""Date formats that are not strftime patterns: Excel serial days, Unix seconds/milliseconds."""
+
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|min|m|h|d|day|days)?\s*$")
+_SPAN_UNITS = {
+    None: 1.0, "s": 1.0, "sec": 1.0, "ms": 0.001, "min": 60.0, "m": 60.0,
+    "h": 3600.0, "d": 86400.0, "day": 86400.0, "days": 86400.0,
+}  # fmt: skip
+
+
+def parse_span(value: Any) -> dt.timedelta:
+    """``5min``, ``90s``, ``2h``, ``1d`` or a number of seconds as a timedelta."""
+    if isinstance(value, dt.timedelta):
+        return value
+    m = _SPAN.match(str(value))
+    if m is None:
+        raise ValueError(f"{value!r} is not a duration like 90s, 5min, 2h or 1d")
+    return dt.timedelta(seconds=float(m.group(1)) * _SPAN_UNITS[m.group(2)])
+
 
 BUILTIN_TRUE = ("true", "t", "yes", "y", "1", "是", "有", "对")
 """Words read as true by default (compared case-insensitively)."""
@@ -137,10 +171,52 @@ class LineItems(_Model):
     """Rows sharing the entity key are line items of one record (e.g. Shopify orders).
 
     Columns listed in ``sum`` are added up; every other column takes the first non-empty
-    value, and rows must not disagree on it.
+    value, and rows must not disagree on it. Timestamps of one record may differ by up to
+    ``time_tolerance`` (e.g. ``5min``): the record takes the earliest.
     """
 
     sum: list[str] = Field(default_factory=list)
+    time_tolerance: dt.timedelta = dt.timedelta(0)
+
+    @field_validator("time_tolerance", mode="before")
+    @classmethod
+    def _span(cls, v: Any) -> Any:
+        return parse_span(v)
+
+
+class Returns(_Model):
+    """How cancellations and returns are recognised and matched to their original order.
+
+    Parameters
+    ----------
+    id_prefix : str, optional
+        An order id starting with this marks a cancellation/return (``C`` in UCI Online
+        Retail); the rest of the id may be the original order's id.
+    negative : bool
+        A negative amount marks a return (true by default).
+    statuses : list of str
+        Status texts (after value mapping) that mark a return row, e.g. ``[退款]``.
+    original : list of {"id", "customer_item"}
+        How to find the original order, tried in order: ``id`` = the same id without the
+        prefix; ``customer_item`` = the latest earlier order line of the same customer with
+        the same ``item``.
+    item : str, optional
+        Source header of the item code (e.g. ``StockCode``), for ``customer_item``.
+    full : {"refunded", "cancelled"}
+        Status of an original order refunded in full.
+    """
+
+    id_prefix: str | None = None
+    negative: bool = True
+    statuses: list[str] = Field(default_factory=list)
+    original: list[Literal["id", "customer_item"]] = Field(default_factory=lambda: ["id"])
+    item: str | None = None
+    full: Literal["refunded", "cancelled"] = "refunded"
+
+    @field_validator("statuses", "original", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
 
 class ColumnMapping(_Model):
@@ -167,10 +243,19 @@ class ColumnMapping(_Model):
         Canonical column -> text used for every row.
     defaults : dict
         Canonical column -> text used where the value is empty.
+    computed : dict
+        Canonical column (or ``attributes.<key>``) -> expression over the file's columns
+        (see :mod:`tierwise.io.expressions`), e.g. ``amount: Quantity * UnitPrice``.
     computed_id : list of str, optional
         Canonical columns whose content hash is the entity key (for files without ids).
+    identical_rows : {"keep", "fold"}, optional
+        Under a computed id, rows identical in every hashed column: ``keep`` them apart (an
+        ordinal in file order joins the hash; orders by default) or ``fold`` them into one
+        (a duplicate; events by default).
     line_items : LineItems, optional
         Combine rows sharing the key into one record.
+    returns : Returns, optional
+        Recognise cancellations/returns and net them against their original order.
     source : str, optional
         Where the mapping was loaded from (used in error messages).
     """
@@ -183,8 +268,11 @@ class ColumnMapping(_Model):
     booleans: dict[str, BooleanVocabulary] = Field(default_factory=dict)
     constants: dict[str, str] = Field(default_factory=dict)
     defaults: dict[str, str] = Field(default_factory=dict)
+    computed: dict[str, str] = Field(default_factory=dict)
     computed_id: list[str] | None = None
+    identical_rows: Literal["keep", "fold"] | None = None
     line_items: LineItems | None = None
+    returns: Returns | None = None
     source: str | None = None
 
     @field_validator("dates", mode="before")
@@ -238,11 +326,20 @@ class ColumnMapping(_Model):
         try:
             text = p.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            raise MappingError(f"mapping {p}: file not found") from None
+            shipped = ", ".join(shipped_mappings()) or "none"
+            raise MappingError(
+                f"mapping {p}: file not found (shipped mappings: {shipped})"
+            ) from None
         except UnicodeDecodeError as exc:
             raise MappingError(
                 f"mapping {p}: not UTF-8 text ({exc.reason} at byte {exc.start})"
             ) from None
+        return cls.from_text(text, source=str(p))
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str | None = None) -> ColumnMapping:
+        """Load and validate a mapping from YAML text (see :meth:`from_yaml`)."""
+        p = source or "(text)"
         try:
             data = yaml.load(text, Loader=_TextLoader)
         except yaml.YAMLError as exc:
@@ -252,7 +349,7 @@ class ColumnMapping(_Model):
             raise MappingError(f"mapping {p}: invalid YAML{where}: {problem}") from None
         if data is None:
             raise MappingError(f"mapping {p}: file is empty")
-        return cls.from_dict(data, source=str(p))
+        return cls.from_dict(data, source=p)
 
     # -- checks against an entity ---------------------------------------------------------
     def check(self, entity_name: str) -> Entity:
@@ -322,8 +419,14 @@ class ColumnMapping(_Model):
             if not fmts:
                 raise fail(f"dates.{col}", "list at least one strftime pattern")
             for f in fmts:
+                if f in SPECIAL_DATE_FORMATS:
+                    continue
                 if "%" not in f:
-                    raise fail(f"dates.{col}", f"{f!r} is not a strftime pattern (e.g. %Y-%m-%d)")
+                    raise fail(
+                        f"dates.{col}",
+                        f"{f!r} is not a strftime pattern (e.g. %Y-%m-%d) nor one of "
+                        + ", ".join(SPECIAL_DATE_FORMATS),
+                    )
                 if "%z" in f or "%Z" in f:
                     raise fail(
                         f"dates.{col}",
@@ -371,16 +474,94 @@ class ColumnMapping(_Model):
                     raise fail("computed_id", f"{col} cannot be part of the content hash")
             if ent.key in mapped:
                 raise fail("computed_id", f"{ent.key} is also mapped from the file under columns")
+        for target, expr in self.computed.items():
+            key = f"computed.{target}"
+            if target.startswith("attributes."):
+                if not target[len("attributes.") :]:
+                    raise fail(key, "attributes.<key> needs a key")
+            else:
+                need(key, target)
+                if target == "attributes":
+                    raise fail(key, "compute attributes.<key> instead")
+                if target in mapped:
+                    raise fail(key, "column is also mapped from the file under columns")
+                if target in self.constants:
+                    raise fail(key, "column also has a constant")
+                if target == ent.key and self.computed_id is not None:
+                    raise fail(key, f"{ent.key} is also computed_id")
+            try:
+                compile_expression(str(expr))
+            except ExpressionError as exc:
+                raise fail(key, f"{exc} in {str(expr)!r}") from None
+        if self.identical_rows is not None and self.computed_id is None:
+            raise fail("identical_rows", "applies to computed_id only")
         if self.line_items is not None:
             if self.computed_id is not None:
                 raise fail("line_items", "needs the key column from the file, not computed_id")
             for col in self.line_items.sum:
                 need("line_items.sum", col, ("float", "int"))
+            if self.line_items.time_tolerance < dt.timedelta(0):
+                raise fail("line_items.time_tolerance", "must not be negative")
+        if self.returns is not None:
+            r = self.returns
+            if ent.name != "orders":
+                raise fail("returns", "applies to orders only")
+            if self.computed_id is not None:
+                raise fail("returns", "needs the order id from the file, not computed_id")
+            if r.id_prefix is not None and not r.id_prefix.strip():
+                raise fail("returns.id_prefix", "must not be empty")
+            if not (r.id_prefix or r.negative or r.statuses):
+                raise fail(
+                    "returns", "say how a return is recognised (id_prefix, negative, statuses)"
+                )
+            if not r.original:
+                raise fail("returns.original", "list id and/or customer_item")
+            if "id" in r.original and not r.id_prefix:
+                raise fail("returns.original", "id needs returns.id_prefix")
+            if "customer_item" in r.original and not r.item:
+                raise fail("returns.item", "customer_item needs the item column (e.g. StockCode)")
         return ent
+
+    def identical(self, entity_name: str) -> str:
+        """``keep`` or ``fold``: what identical rows under a computed id become."""
+        if self.identical_rows is not None:
+            return self.identical_rows
+        return "keep" if entity_name == "orders" else "fold"
+
+
+def shipped_mappings() -> dict[str, Any]:
+    """Name -> resource of every mapping shipped with the package (``tierwise/mappings``)."""
+    root = resources.files("tierwise") / "mappings"
+    found = {}
+    for item in root.iterdir():
+        if item.name.endswith(".yaml") and item.is_file():
+            found[item.name[: -len(".yaml")]] = item
+    return dict(sorted(found.items()))
+
+
+def shipped_mapping_text(name: str) -> str:
+    """The YAML text of a shipped mapping.
+
+    Raises
+    ------
+    MappingError
+        If no mapping of that name ships with the package.
+    """
+    shipped = shipped_mappings()
+    if name not in shipped:
+        raise MappingError(
+            f"mapping {name!r}: neither a file nor a shipped mapping "
+            f"(shipped: {', '.join(shipped) or 'none'})"
+        )
+    return shipped[name].read_text(encoding="utf-8")
 
 
 def load_mapping(mapping: ColumnMapping | str | Path | dict | None) -> ColumnMapping:
-    """Return a :class:`ColumnMapping` from an object, a YAML path, a dict or ``None``."""
+    """Return a :class:`ColumnMapping` from an object, a YAML path, a shipped mapping's name
+    (e.g. ``"taobao_orders"``, see :func:`shipped_mappings`), a dict or ``None``.
+
+    An existing file wins over a shipped mapping of the same name.
+    """
     if mapping is None:
         return ColumnMapping()
     if isinstance(mapping, ColumnMapping):
@@ -388,6 +569,12 @@ def load_mapping(mapping: ColumnMapping | str | Path | dict | None) -> ColumnMap
     if isinstance(mapping, dict):
         return ColumnMapping.from_dict(mapping)
     if isinstance(mapping, str | Path):
+        p = Path(mapping)
+        name = str(mapping)
+        if not p.exists() and "/" not in name and "\\" not in name:
+            stem = name[: -len(".yaml")] if name.endswith(".yaml") else name
+            if stem in shipped_mappings():
+                return ColumnMapping.from_text(shipped_mapping_text(stem), source=stem)
         return ColumnMapping.from_yaml(mapping)
     raise MappingError(
         f"mapping: expected a ColumnMapping or a YAML path, got {type(mapping).__name__}"
@@ -404,6 +591,8 @@ def _check_formats(dates: dict[str, list[str]], fail: Any) -> None:
     try:
         for col, fmts in dates.items():
             for f in fmts:
+                if f in SPECIAL_DATE_FORMATS:
+                    continue
                 try:
                     con.execute("SELECT try_strptime('2024-01-01', ?)", [f]).fetchall()
                 except duckdb.Error as exc:

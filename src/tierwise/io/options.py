@@ -5,10 +5,11 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tierwise.errors import ConfigError
 
@@ -24,7 +25,8 @@ class ImportOptions(BaseModel):
         Text encoding of CSV/TSV files (any Python codec name, e.g. ``gb18030``).
         ``None`` detects it (BOM, UTF-8, then charset detection).
     delimiter : str, optional
-        CSV field separator; ``None`` picks the most frequent of ``, \\t ; |`` in the header.
+        CSV field separator, or ``whitespace`` for columns separated by runs of spaces/tabs
+        (no quoting, e.g. CDNOW); ``None`` sniffs it from the first lines.
     sheet : str or int, optional
         Excel sheet name or 0-based index; the first sheet by default.
     unknown_columns : {"keep", "ignore"}
@@ -49,6 +51,12 @@ class ImportOptions(BaseModel):
     dry_run : bool
         Validate and classify everything, report, but write nothing (no rows, no log entry,
         no quarantine file).
+    max_quarantined : float, optional
+        Largest share of rows (0 to 1) that may be quarantined; above it the import fails
+        with :class:`~tierwise.io.ImportRejected` and writes no rows (the quarantine
+        file is still written, so the reasons can be read).
+    progress : callable, optional
+        ``progress(step, done, total)`` called as the import advances (for progress bars).
 
     Raises
     ------
@@ -69,6 +77,8 @@ class ImportOptions(BaseModel):
     timezone: str | None = None
     quarantine_dir: Path | None = None
     dry_run: bool = False
+    max_quarantined: float | None = None
+    progress: Callable[[str, int, int], None] | None = Field(default=None, exclude=True)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -98,9 +108,18 @@ class ImportOptions(BaseModel):
     @classmethod
     def _one_char(cls, v: str | None) -> str | None:
         if v is not None:
-            v = {"\\t": "\t", "tab": "\t"}.get(v, v)
-            if len(v) != 1 or v in '\r\n"':
-                raise ValueError(f"{v!r} is not a single separator character")
+            v = {"\\t": "\t", "tab": "\t", "space": " ", "whitespace": "whitespace"}.get(v, v)
+            if v != "whitespace" and (len(v) != 1 or v in '\r\n"'):
+                raise ValueError(
+                    f"{v!r} is not a single separator character (or tab, space, whitespace)"
+                )
+        return v
+
+    @field_validator("max_quarantined")
+    @classmethod
+    def _share(cls, v: float | None) -> float | None:
+        if v is not None and not 0.0 <= v <= 1.0:
+            raise ValueError(f"{v} is not a share of rows between 0 and 1 (e.g. 0.05)")
         return v
 
     @field_validator("future_tolerance")

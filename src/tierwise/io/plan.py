@@ -15,6 +15,9 @@ Error codes produced by the SQL (turned into sentences by :func:`describe`):
 ``bool``      a yes/no value outside the vocabulary
 ``json``      an attributes value that is not a JSON object
 ``disagree``  line-item rows of one record disagree on a value
+``operand``   a column used as a number in a computed column does not read as one
+``float_id``  an id taken from a floating-point column has a fraction or an exponent
+``mixed``     line-item rows of one order mix sales and returns
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ import re
 from dataclasses import dataclass, field
 
 from tierwise.errors import ImportValidationError
-from tierwise.io.mapping import BooleanVocabulary, ColumnMapping, NumberFormat, column_kind
+from tierwise.io.expressions import compile_expression
+from tierwise.io.mapping import (
+    SPECIAL_DATE_FORMATS,
+    BooleanVocabulary,
+    ColumnMapping,
+    NumberFormat,
+    Returns,
+    column_kind,
+)
 from tierwise.io.options import ImportOptions
 from tierwise.schema import ORDER_STATUSES, Entity
 
@@ -56,6 +67,9 @@ DEFAULT_EVENT_ID_COLUMNS = (
     "target_customer_id",
 )
 """Columns hashed into ``event_id`` when an events file has no id column."""
+
+ID_COLUMNS = frozenset({"customer_id", "order_id", "event_id", "referrer_id", "target_customer_id"})
+"""Text columns holding ids: never taken from a number with a fraction."""
 
 QUARANTINE_COLUMNS = frozenset({"_row", "_reasons", "_text"})
 """Bookkeeping columns of a quarantine file, ignored when it is imported again."""
@@ -91,6 +105,9 @@ class ColPlan:
     default: str | None = None
     constant_sql: str | None = None
     default_sql: str | None = None
+    computed: str | None = None  # input column holding the computed text
+    operand_error: str | None = None  # input column naming a non-numeric operand
+    float_source: bool = False  # fed by a floating-point column of a typed source
 
     @property
     def non_negative(self) -> bool:
@@ -112,6 +129,11 @@ class ImportPlan:
     attr_sources: list[tuple[str, str, str]]  # (json key, header, input column)
     computed_id: list[str] | None
     line_items: list[str] | None  # sum columns when rows are line items
+    computed_sql: list[tuple[str, str, str | None]]  # (input name, SQL, operand-error SQL)
+    identical: str  # keep or fold identical rows under a computed id
+    time_tolerance: dt.timedelta
+    returns: Returns | None
+    item_input: str | None  # input column of returns.item
     reference: dt.datetime
     tolerance: dt.timedelta
     timezone: str | None
@@ -131,7 +153,12 @@ class ImportPlan:
 
 
 def build_plan(
-    ent: Entity, headers: list[str], mapping: ColumnMapping, options: ImportOptions, name: str
+    ent: Entity,
+    headers: list[str],
+    mapping: ColumnMapping,
+    options: ImportOptions,
+    name: str,
+    float_columns: set[str] | frozenset[str] = frozenset(),
 ) -> ImportPlan:
     """Match the file's headers to canonical columns.
 
@@ -170,6 +197,44 @@ def build_plan(
         else:
             cols[target].sources.append((header, use(header)))
             mapped[header] = target
+    # computed columns read the cleaned text of their source columns
+    computed_sql: list[tuple[str, str, str | None]] = []
+    used: set[str] = set()
+    for target, expr in mapping.computed.items():
+        refs = compile_expression(expr).columns
+        absent = [h for h in refs if h not in present]
+        if absent:
+            raise ImportValidationError(
+                f"{name}: computed {target} = {expr} needs column(s) "
+                f"{', '.join(map(repr, absent))}, not in the file"
+            )
+        comp = compile_expression(expr, {h: use(h) for h in refs})
+        used.update(refs)
+        xname = f"x{len(computed_sql)}"
+        checks = [
+            f"WHEN {use(h)} IS NOT NULL AND TRY_CAST({use(h)} AS DOUBLE) IS NULL "
+            f"THEN {lit(h)} || chr(31) || {use(h)}"
+            for h in comp.numeric
+        ]
+        err_sql = f"CASE {' '.join(checks)} END" if checks else None
+        computed_sql.append((xname, comp.sql, err_sql))
+        shown = f"{target} = {expr}"
+        if target.startswith("attributes."):
+            attr_sources.append((target[len("attributes.") :], shown, xname))
+        else:
+            cp = cols[target]
+            cp.sources.append((shown, xname))
+            cp.computed = xname
+            cp.operand_error = f"{xname}e" if err_sql else None
+    item_input = None
+    returns = mapping.returns
+    if returns is not None and returns.item is not None:
+        if returns.item not in present:
+            raise ImportValidationError(
+                f"{name}: returns.item {returns.item!r} is not a column of the file"
+            )
+        item_input = use(returns.item)
+        used.add(returns.item)
     # headers named like a canonical column map to it unless the mapping says otherwise
     by_lower = {c.lower(): c for c in cols}
     for header in headers:
@@ -178,8 +243,18 @@ def build_plan(
         canon = by_lower.get(header.lower())
         if canon is None or cols[canon].sources:
             continue
-        if canon in mapping.constants or (canon == ent.key and mapping.computed_id):
-            why = "the constant" if canon in mapping.constants else "computed_id"
+        if (
+            canon in mapping.constants
+            or canon in mapping.computed
+            or (canon == ent.key and mapping.computed_id)
+        ):
+            why = (
+                "the constant"
+                if canon in mapping.constants
+                else "the computed column"
+                if canon in mapping.computed
+                else "computed_id"
+            )
             notes.append(f"{why} for {canon} replaces the file's column {header!r}")
             ignored.append(header)
             explicit[header] = None
@@ -189,7 +264,7 @@ def build_plan(
     kept: list[str] = []
     auto_ignored: list[str] = []
     for header in headers:
-        if header in explicit or header in mapped:
+        if header in explicit or header in mapped or header in used:
             continue
         if header in QUARANTINE_COLUMNS:
             auto_ignored.append(header)
@@ -216,6 +291,9 @@ def build_plan(
         cols[col].constant = text
     for col, text in mapping.defaults.items():
         cols[col].default = text
+    for cp in cols.values():
+        if cp.name in ID_COLUMNS and any(h in float_columns for h, _ in cp.sources):
+            cp.float_source = True
 
     computed = list(mapping.computed_id) if mapping.computed_id else None
     if computed is None and ent.name == "events" and not cols["event_id"].sources:
@@ -243,6 +321,12 @@ def build_plan(
             f"{', '.join(parts)} for {ent.name}; file columns: {have or '(none)'}"
         )
     line_items = list(mapping.line_items.sum) if mapping.line_items is not None else None
+    if returns is not None:
+        need = [c for c in ("customer_id", "paid_at", "amount") if not cols[c].sources]
+        if "customer_item" in returns.original and need:
+            raise ImportValidationError(
+                f"{name}: returns matched by customer_item need {', '.join(need)} from the file"
+            )
     return ImportPlan(
         entity=ent,
         inputs=inputs,
@@ -250,6 +334,13 @@ def build_plan(
         attr_sources=attr_sources,
         computed_id=computed,
         line_items=line_items,
+        computed_sql=computed_sql,
+        identical=mapping.identical(ent.name),
+        time_tolerance=(
+            mapping.line_items.time_tolerance if mapping.line_items else dt.timedelta(0)
+        ),
+        returns=returns,
+        item_input=item_input,
         reference=options.now() + options.future_tolerance,
         tolerance=options.future_tolerance,
         timezone=options.timezone,
@@ -309,17 +400,62 @@ def _number_text(cp: ColPlan, m: str) -> str:
 
 
 def _fmt_list(cp: ColPlan) -> str:
-    fmts = list(dict.fromkeys([*cp.formats, *ISO_FORMATS]))
+    fmts = [f for f in dict.fromkeys([*cp.formats, *ISO_FORMATS]) if f not in SPECIAL_DATE_FORMATS]
     return "[" + ", ".join(lit(f) for f in fmts) + "]"
 
 
-def stage_d(cp: ColPlan, m: str) -> str | None:
+EXCEL_MAX_SERIAL = 2958465
+"""Excel's serial day of 9999-12-31."""
+
+
+def _special_date(fmt: str, m: str, timezone: str | None) -> str:
+    """SQL reading Excel serial days or Unix epoch seconds/milliseconds."""
+    x = f"TRY_CAST({m} AS DOUBLE)"
+    if fmt == "excel_serial":
+        us = f"CAST(round({x} * 86400000) * 1000 AS BIGINT)"
+        return (
+            f"CASE WHEN {x} >= 1 AND {x} <= {EXCEL_MAX_SERIAL} "
+            f"THEN TIMESTAMP '1899-12-30' + to_microseconds({us}) END"
+        )
+    scale = 1_000_000 if fmt == "epoch_s" else 1_000
+    ts = f"make_timestamp(CAST(round({x} * {scale}) AS BIGINT))"
+    if timezone:
+        ts = f"timezone({lit(timezone)}, timezone('UTC', {ts}))"
+    return f"CASE WHEN isfinite({x}) AND abs({x} * {scale}) < 2.5e17 THEN {ts} END"
+
+
+ISO_SHAPE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+"""The ISO 8601 shapes of :data:`ISO_FORMATS`, read by DuckDB's fast cast first."""
+
+
+def _iso_fast(m: str) -> str:
+    """ISO text read by a cast (ten times faster than ``try_strptime`` with a list)."""
+    return f"CASE WHEN regexp_full_match({m}, {lit(ISO_SHAPE)}) THEN TRY_CAST({m} AS TIMESTAMP) END"
+
+
+def _timestamp_d(cp: ColPlan, m: str, timezone: str | None) -> str:
+    parts = []
+    declared = [f for f in cp.formats if f not in ISO_FORMATS]
+    if any(f in SPECIAL_DATE_FORMATS for f in declared):
+        for f in declared:
+            if f in SPECIAL_DATE_FORMATS:
+                parts.append(_special_date(f, m, timezone))
+            else:
+                parts.append(f"try_strptime({m}, {lit(f)})")
+    elif declared:
+        parts.append(f"try_strptime({m}, [{', '.join(map(lit, declared))}])")
+    parts.append(_iso_fast(m))
+    parts.append(f"try_strptime({m}, {_fmt_list(cp)})")
+    return f"coalesce({', '.join(parts)})"
+
+
+def stage_d(cp: ColPlan, m: str, timezone: str | None = None) -> str | None:
     """First parse step: raw typed value (may be NaN, negative, ...)."""
     if cp.kind in ("float", "int"):
         n = _number_text(cp, m)
         return f"CASE WHEN contains({n}, '_') THEN NULL ELSE TRY_CAST({n} AS DOUBLE) END"
     if cp.kind == "timestamp":
-        return f"try_strptime({m}, {_fmt_list(cp)})"
+        return _timestamp_d(cp, m, timezone)
     if cp.kind == "bool":
         vocab = cp.vocab or BooleanVocabulary()
         true, false = vocab.words()
@@ -392,6 +528,8 @@ def stage_v(
             f"CASE WHEN {m} IN ({allowed}) THEN {m} END",
             f"CASE WHEN {m} IS NOT NULL AND {m} NOT IN ({allowed}) THEN 'vocab' END",
         )
+    if cp.float_source:
+        return m, f"CASE WHEN regexp_matches({m}, '[.eE]') THEN 'float_id' END"
     return m, "NULL"
 
 
@@ -429,19 +567,34 @@ def parse_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
     fed = [cp for cp in plan.columns.values() if cp.fed]
     m_cols = [f"{mapped_expr(cp)} AS {ident('m_' + cp.name)}" for cp in fed]
     k_cols = [f"{c} AS k{j}" for j, (_, _, c) in enumerate(plan.attr_sources)]
+    x_cols = [f"{cp.operand_error} AS {ident('e_' + cp.name)}" for cp in fed if cp.operand_error]
     d_cols = []
     for cp in fed:
-        d = stage_d(cp, ident("m_" + cp.name))
+        d = stage_d(cp, ident("m_" + cp.name), plan.timezone)
         if d is not None:
             d_cols.append(f"{d} AS {ident('d_' + cp.name)}")
+    ret = plan.returns
+    r_cols = []
+    if ret is not None:
+        r_cols = [f"{return_expr(plan)} AS _ret", f"{origin_expr(plan)} AS _orig"]
+        x_cols.append(f"{plan.item_input or 'NULL::VARCHAR'} AS _item")
     v_cols, errs = [], []
     for cp in fed:
         m = ident("m_" + cp.name)
         d = ident("d_" + cp.name)
+        if ret is not None and cp.kind in ("float", "int") and cp.non_negative:
+            d = f"(CASE WHEN _ret THEN abs({d}) ELSE {d} END)"
         v, e = stage_v(plan.reference, plan.timezone, cp, m, d)
+        if ret is not None and cp.name == "status":
+            # a return row is stored as a cancelled order, whatever its status text
+            v = f"CASE WHEN _ret THEN 'cancelled' ELSE {v} END"
+            e = f"CASE WHEN _ret THEN NULL ELSE ({e}) END"
         v_cols.append(f"{v} AS {ident('v_' + cp.name)}")
         if e != "NULL":
             errs.append(f"CASE WHEN ({e}) IS NOT NULL THEN {lit(cp.name + ':')} || ({e}) END")
+        if cp.operand_error:
+            e_col = ident("e_" + cp.name)
+            errs.append(f"CASE WHEN {e_col} IS NOT NULL THEN {lit(cp.name + ':operand')} END")
     prio = []
     if grouped:
         k = ident("m_" + plan.key)
@@ -454,13 +607,48 @@ def parse_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
                 prio.append(f"CASE {whens} END AS {ident('p_' + cp.name)}")
     err = f"nullif(concat_ws('|', {', '.join(errs)}), '')" if errs else "NULL::VARCHAR"
     ks = "".join(f", k{j}" for j in range(len(plan.attr_sources)))
+    head = m_cols + k_cols + x_cols + prio
+    rs = ", _ret, _orig, _item" if ret is not None else ""
     return (
-        f"WITH _m AS (SELECT _i, _row, {', '.join(m_cols + k_cols + prio) or 'NULL AS _none'} "
+        f"WITH _m AS (SELECT _i, _row, {', '.join(head) or 'NULL AS _none'} "
         f"FROM {src}), "
-        f"_d AS (SELECT *{''.join(', ' + c for c in d_cols)} FROM _m) "
+        f"_d AS (SELECT *{''.join(', ' + c for c in d_cols)} FROM _m), "
+        f"_r AS (SELECT *{''.join(', ' + c for c in r_cols)} FROM _d) "
         f"SELECT _i, _row{''.join(', ' + c for c in v_cols)}{ks}"
         f"{''.join(', ' + ident('p_' + cp.name) for cp in fed if grouped and len(cp.sources) > 1)}"
-        f", {err} AS _err FROM _d"
+        f"{rs}, {err} AS _err FROM _r"
+    )
+
+
+def return_expr(plan: ImportPlan) -> str:
+    """SQL (over the ``m_``/``d_`` columns) telling whether a row is a cancellation/return."""
+    ret = plan.returns
+    assert ret is not None
+    conds = []
+    if ret.id_prefix:
+        conds.append(
+            f"coalesce(starts_with({ident('m_' + plan.key)}, {lit(ret.id_prefix)}), false)"
+        )
+    if ret.negative and plan.columns["amount"].fed:
+        conds.append(f"coalesce({ident('d_amount')} < 0, false)")
+    if ret.statuses and plan.columns["status"].fed:
+        conds.append(
+            f"coalesce({ident('m_status')} IN ({', '.join(map(lit, ret.statuses))}), false)"
+        )
+    return "(" + (" OR ".join(conds) or "false") + ")"
+
+
+def origin_expr(plan: ImportPlan) -> str:
+    """SQL giving the original order id a return names (its id without the prefix)."""
+    ret = plan.returns
+    assert ret is not None
+    if not ret.id_prefix or "id" not in ret.original:
+        return "NULL::VARCHAR"
+    k = ident("m_" + plan.key)
+    n = len(ret.id_prefix)
+    return (
+        f"CASE WHEN starts_with({k}, {lit(ret.id_prefix)}) AND length({k}) > {n} "
+        f"THEN substr({k}, {n + 1}) END"
     )
 
 
@@ -481,7 +669,7 @@ def aggregate_select(plan: ImportPlan, src: str) -> str:
             continue
         v = ident("v_" + cp.name)
         if cp.name in sums:
-            agg = f"sum({v})" + ("::BIGINT" if cp.kind == "int" else "")
+            agg = f"sum({v})::BIGINT" if cp.kind == "int" else f"round(sum({v}), 9)"
             parts.append(f"{agg} AS {v}")
             continue
         cond = f"{v} IS NOT NULL"
@@ -489,6 +677,16 @@ def aggregate_select(plan: ImportPlan, src: str) -> str:
             p, mp = ident("p_" + cp.name), ident("mp_" + cp.name)
             windows.append(f"min({p}) OVER (PARTITION BY {key}) AS {mp}")
             cond += f" AND {p} = {mp}"
+        if cp.kind == "timestamp" and plan.time_tolerance:
+            us = int(plan.time_tolerance.total_seconds() * 1_000_000)
+            lo, hi = f"min({v}) FILTER (WHERE {cond})", f"max({v}) FILTER (WHERE {cond})"
+            parts.append(f"{lo} AS {v}")
+            parts.append(f"coalesce({hi} > {lo}, false) AS {ident('_spread_' + cp.name)}")
+            errs.append(
+                f"CASE WHEN {hi} - {lo} > to_microseconds({us}) "
+                f"THEN {lit(cp.name + ':disagree')} END"
+            )
+            continue
         parts.append(f"arg_min({v}, _i) FILTER (WHERE {cond}) AS {v}")
         errs.append(
             f"CASE WHEN count(DISTINCT {v}) FILTER (WHERE {cond}) > 1 "
@@ -496,6 +694,11 @@ def aggregate_select(plan: ImportPlan, src: str) -> str:
         )
     for j in range(len(plan.attr_sources)):
         parts.append(f"arg_min(k{j}, _i) FILTER (WHERE k{j} IS NOT NULL) AS k{j}")
+    if plan.returns is not None:
+        parts += ["bool_or(_ret) AS _ret", "arg_min(_orig, _i) AS _orig"]
+        errs.append(
+            f"CASE WHEN bool_or(_ret) AND NOT bool_and(_ret) THEN {lit(plan.key + ':mixed')} END"
+        )
     err = f"nullif(concat_ws('|', {', '.join(errs)}), '')" if errs else "NULL::VARCHAR"
     parts.append(f"{err} AS _err")
     if windows:
@@ -503,10 +706,26 @@ def aggregate_select(plan: ImportPlan, src: str) -> str:
     return f"SELECT {', '.join(parts)} FROM {src} WHERE {key} IS NOT NULL GROUP BY {key}"
 
 
+def carried_columns(plan: ImportPlan, grouped: bool) -> list[str]:
+    """Bookkeeping columns carried from the parsed rows/records into the records."""
+    extra = []
+    if plan.returns is not None:
+        extra += ["_ret", "_orig"]
+    if grouped and plan.time_tolerance:
+        extra += [
+            "_spread_" + cp.name
+            for cp in plan.columns.values()
+            if cp.kind == "timestamp" and cp.fed and cp.name not in (plan.line_items or [])
+        ]
+    return extra
+
+
 def finish_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
     """SQL filling constants/defaults, the computed id, attributes JSON and required checks.
 
-    Output: ``_i``, ``_row``, ``_n``, the canonical columns and ``_err``.
+    Output: ``_i``, ``_row``, ``_n``, the canonical columns, ``_err``, then the carried
+    bookkeeping columns (:func:`carried_columns`) and ``_ord`` (the ordinal of a row among
+    identical rows under a computed id).
     """
     final: list[str] = []
     for cp in plan.columns.values():
@@ -542,8 +761,10 @@ def finish_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
         attr = extras or src_attr or "NULL::VARCHAR"
     final.append(f"{attr} AS attributes")
     n = "_n" if grouped else "1 AS _n"
-    c1 = f"SELECT _i, _row, {n}, _err, {', '.join(final)} FROM {src}"
+    carried = "".join(", " + ident(c) for c in carried_columns(plan, grouped))
+    c1 = f"SELECT _i, _row, {n}, _err{carried}, {', '.join(final)} FROM {src}"
     out = []
+    ordinal = "0 AS _ord"
     for cp in plan.columns.values():
         c = ident(cp.name)
         if cp.name == plan.key and plan.computed_id:
@@ -556,7 +777,15 @@ def finish_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
                 elif kind != "string":
                     x = f"CAST({x} AS VARCHAR)"
                 parts.append(f"coalesce({x}, '')")
-            c = f"substr(sha256(concat_ws(chr(31), {', '.join(parts)})), 1, 32)"
+            content = f"concat_ws(chr(31), {', '.join(parts)})"
+            if plan.identical == "keep":
+                # identical rows stay apart: the n-th copy (in file order) hashes "#n" too
+                ordinal = f"row_number() OVER (PARTITION BY {content} ORDER BY _i) - 1 AS _ord"
+                content = (
+                    f"CASE WHEN _ord = 0 THEN {content} "
+                    f"ELSE {content} || chr(31) || '#' || CAST(_ord AS VARCHAR) END"
+                )
+            c = f"substr(sha256({content}), 1, 32)"
         out.append(f"{c} AS {ident(cp.name)}")
     req = [
         f"CASE WHEN {ident(cp.name)} IS NULL THEN {lit(cp.name + ':empty')} END"
@@ -564,13 +793,16 @@ def finish_select(plan: ImportPlan, src: str, *, grouped: bool) -> str:
         if cp.required and not (cp.name == plan.key and plan.computed_id)
     ]
     err = f"nullif(concat_ws('|', _err, {', '.join(req)}), '')" if req else "_err"
-    return f"WITH _c AS ({c1}) SELECT _i, _row, _n, {', '.join(out)}, {err} AS _err FROM _c"
+    return (
+        f"WITH _c0 AS ({c1}), _c AS (SELECT *, {ordinal} FROM _c0) "
+        f"SELECT _i, _row, _n, {', '.join(out)}, {err} AS _err{carried}, _ord FROM _c"
+    )
 
 
 def literal_select(plan: ImportPlan, cp: ColPlan, text: str) -> str:
     """SQL parsing one constant/default text with the column's rules."""
     m = lit(text)
-    d = stage_d(cp, m) or m
+    d = stage_d(cp, m, plan.timezone) or m
     v, e = stage_v(plan.reference, plan.timezone, cp, m, f"({d})")
     return f"SELECT {v} AS v, {e} AS e"
 
@@ -588,9 +820,12 @@ def _span(td: dt.timedelta) -> str:
     secs = int(td.total_seconds())
     days, rest = divmod(secs, 86400)
     hours, rest = divmod(rest, 3600)
+    minutes, rest = divmod(rest, 60)
     parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
     if hours:
         parts.append(f"{hours} h")
+    if minutes:
+        parts.append(f"{minutes} min")
     if rest:
         parts.append(f"{rest} s")
     return " ".join(parts) or "0 s"
@@ -644,4 +879,11 @@ def describe(plan: ImportPlan, col: str, code: str, text: str | None, mapped: st
         )
     if code == "json":
         return f"{col}: {shown} is not a JSON object"
+    if code == "float_id":
+        return (
+            f"{col}: {shown} comes from a column of decimal numbers and is not a whole number; "
+            "ids are kept exactly as written, never rounded (store ids as text in the source)"
+        )
+    if code == "mixed":
+        return f"{col}: the rows of {shown} mix sales and returns"
     return f"{col}: {shown} is invalid ({code})"

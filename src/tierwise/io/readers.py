@@ -86,6 +86,9 @@ class RawData:
     read_problems: dict[int, str] = field(default_factory=dict)
     record_text: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    float_columns: set[str] = field(default_factory=set)
+    """Headers of columns that were typed as floating-point numbers in the source."""
 
 
 def _fail(name: str, why: str) -> ImportValidationError:
@@ -156,6 +159,8 @@ def decode(name: str, data: bytes, encoding: str | None) -> tuple[bytes, str]:
                 return data.decode(enc).lstrip("\ufeff").encode("utf-8"), enc
             except UnicodeDecodeError as exc:
                 raise _decode_error(name, data, enc, exc, True) from None
+    if _valid_utf8(data):
+        return data, "utf-8"
     try:
         data.decode("utf-8")
         return data, "utf-8"
@@ -169,6 +174,61 @@ def decode(name: str, data: bytes, encoding: str | None) -> tuple[bytes, str]:
             last = (enc, exc)
     enc, exc = last
     raise _decode_error(name, data, candidates[0], exc, True)
+
+
+_SINGLE_BYTE_PROBE = 1 << 20
+_LATIN_SUPPLEMENT = range(0x80, 0x250)
+
+
+def mojibake_warning(name: str, data: bytes, encoding: str) -> str | None:
+    """A warning when text read as ``encoding`` looks mis-decoded, else ``None``.
+
+    Text is suspicious when most of its non-ASCII characters are accented Latin letters and
+    symbols (``Ã``, ``¶©µ¥``) while the same bytes are valid UTF-8 or GB18030 that reads as
+    Chinese, Japanese or Korean text — the classic result of reading such a file as
+    latin-1 / cp1252.
+    """
+    enc = _norm(encoding) or encoding
+    if enc in ("utf-8", "gb18030", "gbk", "gb2312", "utf-16", "utf-32", "big5", "shift_jis"):
+        return None
+    sample = data[:_SINGLE_BYTE_PROBE]
+    cut = sample.rfind(b"\n")
+    if 0 < cut < len(sample) - 1 and len(data) > len(sample):
+        sample = sample[:cut]
+    high = [ch for ch in sample.decode(encoding, errors="replace") if ord(ch) >= 0x80]
+    if len(high) < 4:
+        return None
+    latin = sum(ord(ch) in _LATIN_SUPPLEMENT for ch in high) / len(high)
+    if latin < 0.8:
+        return None
+    for alt in ("utf-8", "gb18030"):
+        try:
+            text = sample.decode(alt)
+        except UnicodeDecodeError:
+            continue
+        wide = [ch for ch in text if ord(ch) >= 0x80]
+        cjk = sum(0x2E80 <= ord(ch) <= 0x9FFF or 0xAC00 <= ord(ch) <= 0xD7AF for ch in wide)
+        if wide and cjk / len(wide) >= 0.5:
+            example = next((w for w in text.split() if any(ord(c) >= 0x2E80 for c in w)), "")
+            shown = example[:12]
+            wrong = shown.encode(alt).decode(encoding, errors="replace") if shown else ""
+            return (
+                f"{name}: text looks mis-decoded: read as {encoding}, but the bytes are valid "
+                f"{alt} (e.g. {wrong!r} would be {shown!r}); pass --encoding {alt} "
+                "or leave the encoding to detection"
+            )
+    return None
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Whether bytes are valid UTF-8 (Arrow's validation: no Python string is built)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    arr = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        arr.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _detect(data: bytes, offset: int) -> str | None:
@@ -248,10 +308,79 @@ def _drop_empty_unnamed(raw: RawData, original: list[Any]) -> None:
 
 
 # -- CSV ----------------------------------------------------------------------------------
-def _sniff_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in _DELIMITERS}
+def _sniff_delimiter(head: str) -> str:
+    """The separator of a text file: the one of ``, \\t ; |`` found the same number of
+    times on the first lines (most frequent wins), else ``whitespace`` when the header has
+    none of them and most lines split on runs of blanks into as many fields as the header,
+    else the most frequent in the header.
+    """
+    lines = [ln for ln in head.splitlines()[:21] if ln.strip()]
+    if len(head) >= 1 << 16 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of the sample may be cut
+    header = lines[0] if lines else ""
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    steady = [
+        d for d in _DELIMITERS if counts[d] and all(ln.count(d) == counts[d] for ln in lines[1:])
+    ]
+    if steady:
+        return max(steady, key=lambda d: counts[d])
+    width = len(header.split())
+    same = sum(len(ln.split()) == width for ln in lines)
+    if width > 1 and not any(counts.values()) and same >= 0.8 * len(lines):
+        return "whitespace"
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _read_whitespace(name: str, utf8: bytes, skipped: int, enc: str, fmt: str) -> RawData:
+    """Columns separated by runs of spaces/tabs, no quoting (e.g. the CDNOW files)."""
+    text = utf8.decode("utf-8")
+    lines = pa.array(text.split("\n"), pa.string())
+    trimmed = pc.utf8_trim_whitespace(lines)
+    fields = pc.utf8_split_whitespace(trimmed)
+    widths = pc.list_value_length(fields).to_numpy(zero_copy_only=False).copy()
+    widths[pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)] = 0
+    notes: list[str] = ["columns separated by whitespace"]
+    header = fields[0].as_py()
+    names = _clean_headers(header, notes)
+    ncol = len(names)
+    line_no = np.arange(1, len(widths) + 1, dtype=np.int64) + skipped
+    data_idx = np.flatnonzero(widths[1:] > 0) + 1  # blank lines are skipped
+    if len(data_idx) < len(widths) - 1:
+        notes.append(f"skipped {len(widths) - 1 - len(data_idx)} blank line(s)")
+    w = widths[data_idx]
+    good = w == ncol
+    rows_fields = fields.take(pa.array(data_idx))
+    if good.all():
+        flat = pc.list_flatten(rows_fields).to_numpy(zero_copy_only=False)
+        grid = flat.reshape(len(data_idx), ncol) if ncol else flat.reshape(0, 0)
+        cols = {n: pa.array(grid[:, j], pa.string()) for j, n in enumerate(names)}
+        problems: dict[int, str] = {}
+        texts: dict[int, str] = {}
+    else:
+        values = rows_fields.to_pylist()
+        grid_cols: list[list[str | None]] = [[] for _ in range(ncol)]
+        problems, texts = {}, {}
+        raw_lines = lines.take(pa.array(data_idx)).to_pylist()
+        for i, rec in enumerate(values):
+            if len(rec) != ncol:
+                problems[i] = f"row has {len(rec)} fields, the header has {ncol}"
+                texts[i] = raw_lines[i].strip()
+                rec = (rec + [""] * ncol)[:ncol]
+            for j in range(ncol):
+                grid_cols[j].append(rec[j])
+        cols = {n: pa.array(c, pa.string()) for n, c in zip(names, grid_cols, strict=True)}
+    table = pa.table(cols)
+    return RawData(
+        name,
+        fmt,
+        table,
+        line_no[data_idx],
+        encoding=enc,
+        read_problems=problems,
+        record_text=texts,
+        notes=notes,
+    )
 
 
 def _read_csv(
@@ -265,8 +394,14 @@ def _read_csv(
     skipped = utf8.count(b"\n", 0, len(utf8) - len(body))  # blank lines before the header
     utf8 = body
     head = utf8[: 1 << 16].decode("utf-8", errors="ignore")
+    sniffed = delimiter is None
     if delimiter is None:
-        delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(head.splitlines()[0])
+        delimiter = "\t" if fmt == "tsv" else _sniff_delimiter(head)
+    if delimiter == "whitespace":
+        raw = _read_whitespace(name, utf8, skipped, enc, fmt)
+        if sniffed:
+            raw.notes[0] += " (sniffed; pass --delimiter to choose another)"
+        return raw
     rdr = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
     header = next(rdr)
     header_lines = rdr.line_num
@@ -428,11 +563,15 @@ def _read_xlsx(name: str, data: bytes, sheet: str | int | None) -> RawData:
         problems: dict[int, str] = {}
         texts: dict[int, str] = {}
         rounded: set[int] = set()
+        fractional: set[int] = set()
         for values in it:
             rownum += 1
             for j, v in enumerate(values):
-                if isinstance(v, float) and abs(v) >= 2**53 and j < ncol:
-                    rounded.add(j)
+                if isinstance(v, float) and j < ncol:
+                    if abs(v) >= 2**53:
+                        rounded.add(j)
+                    elif not v.is_integer():
+                        fractional.add(j)
             cells = [_cell_text(v) for v in values]
             if not any(c is not None and c.strip() for c in cells):
                 continue
@@ -461,6 +600,7 @@ def _read_xlsx(name: str, data: bytes, sheet: str | int | None) -> RawData:
         notes=notes,
     )
     raw.notes.append(f"sheet {ws.title!r}")
+    raw.float_columns = {names[j] for j in fractional}
     for j in sorted(rounded):
         raw.notes.append(
             f"column {names[j]!r} holds numbers of more than 15 digits, which Excel rounds; "
@@ -572,10 +712,11 @@ def _arrow_col_text(name: str, col: pa.ChunkedArray, timezone: str | None) -> pa
         if t.unit == "ns":
             col = pc.cast(col, pa.timestamp("us"), safe=False)
         return col.cast(pa.string())
+    if pa.types.is_floating(t):
+        return _float_text(col)
     if (
         pa.types.is_boolean(t)
         or pa.types.is_integer(t)
-        or pa.types.is_floating(t)
         or pa.types.is_decimal(t)
         or pa.types.is_date(t)
         or pa.types.is_time(t)
@@ -595,10 +736,33 @@ def _arrow_col_text(name: str, col: pa.ChunkedArray, timezone: str | None) -> pa
     return pa.chunked_array([pa.array(values, pa.string())])
 
 
-def arrow_to_text(table: pa.Table, timezone: str | None, notes: list[str]) -> pa.Table:
-    """Write every column of a typed Arrow table as text."""
+def _float_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Floats as text: whole numbers without a fraction or exponent (``17850``, not
+    ``17850.0`` or ``1.7850e+04``), others as shortest round-trip text."""
+    col = col.cast(pa.float64())
+    text = col.cast(pa.string())
+    whole = pc.and_(pc.is_finite(col), pc.equal(pc.trunc(col), col))
+    whole = pc.and_(whole, pc.less(pc.abs(col), 2.0**63))
+    if not pc.any(whole).as_py():
+        return text
+    as_int = pc.cast(pc.if_else(whole, col, 0.0), pa.int64(), safe=False).cast(pa.string())
+    return pc.if_else(whole, as_int, text)
+
+
+def arrow_to_text(
+    table: pa.Table, timezone: str | None, notes: list[str], floats: set[str] | None = None
+) -> pa.Table:
+    """Write every column of a typed Arrow table as text (``floats`` collects the headers
+    of floating-point columns)."""
     names = _clean_headers([str(n) for n in table.column_names], notes)
     cols = [_arrow_col_text(n, table.column(j), timezone) for j, n in enumerate(names)]
+    if floats is not None:
+        for j, n in enumerate(names):
+            t = table.schema.field(j).type
+            if pa.types.is_dictionary(t):
+                t = t.value_type
+            if pa.types.is_floating(t):
+                floats.add(n)
     return pa.table(cols, names=names) if cols else pa.table({})
 
 
@@ -643,16 +807,24 @@ def frame_to_raw(data: Any, source: str, timezone: str | None) -> RawData:
             f"got {type(data).__name__}"
         )
     notes: list[str] = []
-    text = arrow_to_text(table, timezone, notes)
+    floats: set[str] = set()
+    text = arrow_to_text(table, timezone, notes, floats)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, text.schema) as w:
         w.write_table(text)
     sha = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
     rows = np.arange(1, text.num_rows + 1, dtype=np.int64)
-    return RawData(source, "frame", text, rows, sha256=sha, notes=notes)
+    return RawData(source, "frame", text, rows, sha256=sha, notes=notes, float_columns=floats)
 
 
 # -- dispatch -----------------------------------------------------------------------------
+def _check_mojibake(raw: RawData, data: bytes) -> None:
+    if raw.encoding and raw.encoding not in ("utf-8", "utf-8-sig"):
+        warning = mojibake_warning(raw.name, data, raw.encoding)
+        if warning:
+            raw.warnings.append(warning)
+
+
 def read_file(
     path: str | Path,
     *,
@@ -692,6 +864,7 @@ def read_file(
         )
     if fmt in ("csv", "tsv"):
         raw = _read_csv(name, data, encoding, delimiter, fmt)
+        _check_mojibake(raw, data)
     elif fmt == "xlsx":
         raw = _read_xlsx(name, data, sheet)
     elif fmt == "parquet":
@@ -702,12 +875,19 @@ def read_file(
         except (pa.ArrowInvalid, OSError) as exc:
             raise _fail(name, f"not a readable Parquet file ({exc})") from None
         notes: list[str] = []
-        text = arrow_to_text(table, timezone, notes)
+        floats: set[str] = set()
+        text = arrow_to_text(table, timezone, notes, floats)
         raw = RawData(
-            name, "parquet", text, np.arange(1, text.num_rows + 1, dtype=np.int64), notes=notes
+            name,
+            "parquet",
+            text,
+            np.arange(1, text.num_rows + 1, dtype=np.int64),
+            notes=notes,
+            float_columns=floats,
         )
     else:
         raw = _read_jsonl(name, data, encoding)
+        _check_mojibake(raw, data)
     raw.path = str(p)
     raw.sha256 = sha
     return raw

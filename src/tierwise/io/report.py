@@ -6,7 +6,9 @@ import copy
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
-__all__ = ["ImportReport", "Problem"]
+from tierwise.errors import ImportValidationError
+
+__all__ = ["ImportRejected", "ImportReport", "Problem"]
 
 LOG_PROBLEMS = 1000
 """At most this many problems are kept in the report JSON of the imports log."""
@@ -70,8 +72,20 @@ class ImportReport:
     columns_kept: list[str] = field(default_factory=list)
     columns_ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     dry_run: bool = False
+    rejected: bool = False
+
+    @property
+    def quarantined_share(self) -> float:
+        """Share of the rows read that were quarantined (0 for an empty file)."""
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def nothing_imported(self) -> bool:
+        """Rows were read but none was imported, updated or found already stored."""
+        return self.rows_read > 0 and self.rows_quarantined == self.rows_read
 
     @property
     def ok(self) -> bool:
@@ -100,7 +114,9 @@ class ImportReport:
             line += f"; {self.rows_combined:,} line-item rows combined"
         if self.quarantine_path:
             line += f"; quarantine: {self.quarantine_path}"
-        if self.dry_run:
+        if self.rejected:
+            line += " (rejected: too many quarantined, nothing written)"
+        elif self.dry_run:
             line += " (dry run, nothing written)"
         return line
 
@@ -129,6 +145,7 @@ class ImportReport:
         if self.quarantine_path:
             rows.append(("quarantine file", self.quarantine_path))
         rows.extend(("note", n) for n in self.notes)
+        rows.extend(("warning", w) for w in self.warnings)
         return rows
 
     def to_dict(self, *, max_problems: int | None = None) -> dict[str, Any]:
@@ -141,3 +158,17 @@ class ImportReport:
             d["problems_truncated"] = True
         d["problems"] = [p._asdict() for p in problems]
         return d
+
+
+class ImportRejected(ImportValidationError):
+    """More rows were quarantined than ``max_quarantined`` allows; nothing was written.
+
+    Attributes
+    ----------
+    report : ImportReport
+        What the import found (``rejected`` is true); its quarantine file is written.
+    """
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 if TYPE_CHECKING:
     from tierwise.config import RuleScheme
 
-__all__ = ["DEFAULT_RULE", "apply_schemes", "multi_column", "rule_column"]
+__all__ = ["DEFAULT_RULE", "apply_schemes", "multi_column", "rule_column", "scheme_params"]
 
 DEFAULT_RULE = "default"
 """Value of ``<scheme>_rule`` when no rule held and the scheme's default label was given."""
@@ -27,7 +27,18 @@ def rule_column(scheme: str) -> str:
     return f"{scheme}_rule"
 
 
-def apply_schemes(table: ir.Table, schemes: Mapping[str, RuleScheme]) -> ir.Table:
+def scheme_params(
+    scheme: RuleScheme, name: str, learned: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """A scheme's params: those of the config, then those earlier steps learned for it."""
+    return {**scheme.params, **((learned or {}).get(name) or {})}
+
+
+def apply_schemes(
+    table: ir.Table,
+    schemes: Mapping[str, RuleScheme],
+    learned: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ir.Table:
     """Add one label column per scheme (plus ``<scheme>_all`` for multi-label schemes).
 
     Schemes are applied in order, so a later scheme's rules may read an earlier scheme's
@@ -39,6 +50,8 @@ def apply_schemes(table: ir.Table, schemes: Mapping[str, RuleScheme]) -> ir.Tabl
         Features (and scores) of each customer.
     schemes : mapping of str to RuleScheme
         The schemes, in evaluation order.
+    learned : mapping, optional
+        Params learned by earlier steps, per scheme (the quadrant's lines).
 
     Returns
     -------
@@ -48,9 +61,8 @@ def apply_schemes(table: ir.Table, schemes: Mapping[str, RuleScheme]) -> ir.Tabl
     held).
     """
     for name, scheme in schemes.items():
-        compiled = [
-            (lab.id, cond.compile(table, scheme.params)) for lab, cond in scheme.conditions(name)
-        ]
+        params = scheme_params(scheme, name, learned)
+        compiled = [(lab.id, cond.compile(table, params)) for lab, cond in scheme.conditions(name)]
         default = ibis.literal(scheme.default, "string") if scheme.default else ibis.null("string")
         primary = ibis.cases(*[(cond, ibis.literal(lid)) for lid, cond in compiled], else_=default)
         rule = ibis.cases(

@@ -8,6 +8,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from tierwise.errors import NotFittedError
 
@@ -17,7 +18,7 @@ RFM_COLUMNS = {"r": "recency_days", "f": "orders", "m": "monetary_total"}
 """Score name -> feature it scores. Recency scores high when the value is low."""
 
 
-class RFMBinner:
+class RFMBinner(BaseEstimator):
     """Learn quantile edges for recency, frequency and monetary value; score 1-5.
 
     Edges are learned on buyers (``orders > 0``). A value scores ``1 + (number of edges it
@@ -73,6 +74,9 @@ class RFMBinner:
         self.edges_ = edges
         self.n_buyers_ = len(buyers)
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "edges_")
 
     def _check(self) -> None:
         if not hasattr(self, "edges_"):

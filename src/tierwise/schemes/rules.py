@@ -18,6 +18,8 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+from ibis.common.annotations import SignatureValidationError
+from ibis.common.exceptions import IbisTypeError
 
 from tierwise.errors import ConfigError
 
@@ -118,10 +120,30 @@ class Condition:
     def compile(self, table: ir.Table, params: Mapping[str, Any]) -> ir.BooleanValue:
         """The condition as a boolean Ibis expression over ``table``; missing values are false."""
         self.validate(table.columns, params)
-        expr = _Compiler(table, params, self).visit(self.tree)
+        try:
+            expr = _Compiler(table, params, self).visit(self.tree)
+        except (IbisTypeError, TypeError, SignatureValidationError) as exc:
+            texts = {n: params[n] for n in sorted(self.names()) if isinstance(params.get(n), str)}
+            hint = "".join(
+                f"; param {n} is the text {v!r}" + (", write it without quotes" if
+                                                   _is_number(v) else "")
+                for n, v in texts.items()
+            )  # fmt: skip
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"{self.where}: {self.text!r} mixes incompatible types ({detail}){hint}"
+            ) from None
         if not isinstance(expr, ir.BooleanValue):
             raise ConfigError(f"{self.where}: {self.text!r} is not a true/false condition")
         return expr.fill_null(False)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _Compiler:
@@ -163,7 +185,9 @@ class _Compiler:
             case ast.Name(id="false"):
                 return ibis.literal(False)
             case ast.Name(id=name) if name in self.params:
-                return ibis.literal(self.params[name])
+                value = self.params[name]
+                # a param not learned (no buyer had CLV figures) compares as missing: false
+                return ibis.null("float64") if value is None else ibis.literal(value)
             case ast.Name(id=name):
                 return self.table[name]
             case ast.Constant(value=value):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from tierwise.tags.evaluation import (
     ENRICHMENT_KEYWORDS,
     draw_labelling_sample,
+    draw_random_rows,
     evaluate_tagger,
     precision_recall,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "customer_tags",
     "default_lexicon",
     "draw_labelling_sample",
+    "draw_random_rows",
     "evaluate_tagger",
     "expand_pattern",
     "load_lexicon",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENRICHMENT_KEYWORDS",
     "draw_labelling_sample",
+    "draw_random_rows",
     "evaluate_tagger",
     "precision_recall",
 ]
@@ -159,6 +160,64 @@ def draw_labelling_sample(
         }
     )
     return out
+
+
+def draw_random_rows(
+    df: pd.DataFrame,
+    n: int,
+    *,
+    parity: Literal["even", "odd", "any"] = "any",
+    text_col: str = "review",
+    strata_col: str = "cat",
+    seed: int,
+) -> pd.DataFrame:
+    """Draw ``n`` rows uniformly at random (without replacement) among rows of one parity.
+
+    Splitting a corpus by the parity of its 0-based row index keeps two disjoint pools: one
+    for developing a lexicon (even rows), one kept for an honest evaluation (odd rows).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The corpus with a 0-based integer index (the row number); kept as ``source_row``.
+    n : int
+        Rows to draw.
+    parity : {"even", "odd", "any"}
+        Pool of row indices to draw from. Rows with an empty text are never drawn.
+    text_col, strata_col : str
+        Text column and a column copied along (the category).
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same inputs give the same rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source_row``, the strata column and the text column, sorted by ``source_row``.
+
+    Raises
+    ------
+    ValueError
+        If the pool holds fewer than ``n`` rows or ``parity`` is unknown.
+    """
+    if parity not in ("even", "odd", "any"):
+        raise ValueError(f"parity must be 'even', 'odd' or 'any', not {parity!r}")
+    text = df[text_col].fillna("").astype(str)
+    idx = df.index.to_numpy()
+    ok = (text.str.strip().str.len() > 0).to_numpy().copy()
+    if parity != "any":
+        ok &= idx % 2 == (0 if parity == "even" else 1)
+    pool = idx[ok]
+    if len(pool) < n:
+        raise ValueError(f"only {len(pool)} {parity} rows with text; cannot draw {n}")
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(pool, size=n, replace=False))
+    return pd.DataFrame(
+        {
+            "source_row": take.astype(np.int64),
+            strata_col: df.loc[take, strata_col].to_numpy(),
+            text_col: text.loc[take].to_numpy(),
+        }
+    )
 
 
 def precision_recall(

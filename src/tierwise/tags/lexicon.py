@@ -27,7 +27,8 @@ and exclusions appended, ``remove`` drops trigger words, and any display field g
 the earlier one. ``enabled: false`` switches a tag off.
 
 Word syntax: literal text, ``(a|b|)`` for alternatives (an empty one makes the group optional),
-``\\d`` for any ASCII digit; ``\\(``, ``\\)``, ``\\|`` and ``\\\\`` are the literal characters.
+``\\d`` for any ASCII digit, ``\\h`` for any Chinese numeral character (一 … 十 百 千 万 两 几
+半); ``\\(``, ``\\)``, ``\\|`` and ``\\\\`` are the literal characters.
 Words are normalised like texts (traditional -> simplified, full width -> ASCII, lower case).
 """
 
@@ -49,6 +50,7 @@ from tierwise.errors import ConfigError
 from tierwise.tags.normalize import normalize_batch
 
 __all__ = [
+    "CHINESE_NUMERALS",
     "Lexicon",
     "MajorCategory",
     "TagRule",
@@ -61,6 +63,9 @@ __all__ = [
 NegationMode = Literal["polarity", "drop", "ignore"]
 _ID = r"^[a-z][a-z0-9_]*$"
 MAX_EXPANSIONS = 4096
+#: Characters that ``\\h`` stands for in a pattern: Chinese numerals, including 两 (two),
+#: 几 (a few) and 半 (half).
+CHINESE_NUMERALS = "〇零一二两三四五六七八九十百千万几半"
 
 
 # ---------------------------------------------------------------- file schema (pydantic)
@@ -153,7 +158,8 @@ def expand_pattern(pattern: str) -> list[str]:
     Parameters
     ----------
     pattern : str
-        Literal text with ``(a|b|)`` alternatives and ``\\d`` digits.
+        Literal text with ``(a|b|)`` alternatives, ``\\d`` (an ASCII digit) and ``\\h`` (a
+        Chinese numeral character, see :data:`CHINESE_NUMERALS`).
 
     Returns
     -------
@@ -167,6 +173,7 @@ def expand_pattern(pattern: str) -> list[str]:
         ``MAX_EXPANSIONS`` words.
     """
     digits = [str(d) for d in range(10)]
+    numerals = list(CHINESE_NUMERALS)
 
     def product(tokens: list[list[str]]) -> list[str]:
         total = 1
@@ -189,6 +196,8 @@ def expand_pattern(pattern: str) -> list[str]:
             nxt = pattern[i + 1]
             if nxt == "d":
                 target.append(digits)
+            elif nxt == "h":
+                target.append(numerals)
             elif nxt in "()|\\":
                 target.append([nxt])
             else:

@@ -1,0 +1,82 @@
+"""The one contract every step of a run follows.
+
+A step takes the profile built so far (an Ibis table), the run's context (canonical tables, as-of
+day, config) and — when a later run reuses it on purpose — the fitted state of an earlier run;
+it returns the profile with its columns added, its own fitted state (plain data, stored with the
+snapshot) and notes for people. A step never writes the config: what it learns for a rule
+scheme (the quadrant's lines) it hands over as ``scheme_params``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import ibis
+import ibis.expr.types as ir
+
+from tierwise.config import Config
+
+__all__ = ["Step", "StepContext", "StepResult"]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What every step may read: the canonical tables, the as-of day, the whole config."""
+
+    tables: dict[str, ir.Table]
+    as_of: dt.date
+    config: Config
+    base_dir: Path | None = None
+    scheme_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Params that earlier steps learned for rule schemes (scheme -> name -> value)."""
+
+
+@dataclass
+class StepResult:
+    """What a step gives back."""
+
+    profile: ir.Table
+    state: dict[str, Any] | None = None
+    """Fitted state (JSON-able), ``None`` for a step that learns nothing."""
+    notes: list[str] = field(default_factory=list)
+    """Skipped, degraded or retried parts, in words; printed in the run summary."""
+    scheme_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra: Any = None
+    """Rich Python objects for API users (fitted models); not stored."""
+
+
+class Step:
+    """Base class of a step. Subclasses set ``name`` and ``section`` and implement `run`.
+
+    ``section`` names the config block the step reads (``None``: none); a stored state is
+    reusable only under the same block, so a changed block asks for a refit.
+    """
+
+    name: ClassVar[str]
+    section: ClassVar[str | None] = None
+    learns: ClassVar[bool] = False
+    columns: ClassVar[dict[str, str]] = {}
+    """Columns the step adds (name -> type), added empty when the step is off."""
+
+    def enabled(self, config: Config) -> bool:
+        """Whether the step runs under ``config`` (a block with ``enabled: false`` skips it)."""
+        block = self.config_block(config)
+        return bool(getattr(block, "enabled", True))
+
+    def config_block(self, config: Config) -> Any:
+        """The step's config block, or ``None``."""
+        return getattr(config, self.section) if self.section else None
+
+    def skip(self, profile: ir.Table, ctx: StepContext) -> StepResult:
+        """What a step that is off leaves: its columns, empty, so every rule still compiles."""
+        missing = {c: t for c, t in self.columns.items() if c not in profile.columns}
+        return StepResult(profile.mutate(**{c: ibis.null(t) for c, t in missing.items()}))
+
+    def run(
+        self, profile: ir.Table, ctx: StepContext, state: dict[str, Any] | None
+    ) -> StepResult:  # pragma: no cover - interface
+        """Add the step's columns; fit when ``state`` is ``None``, else reuse it."""
+        raise NotImplementedError

@@ -1,0 +1,37 @@
+"""Step ``clv``: purchase and spend models, per-buyer lifetime value and the quadrant axes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from tierwise.lifetime_value import CLV_COLUMNS, clv_inputs, fit_clv
+from tierwise.steps.base import Step, StepContext, StepResult
+from tierwise.steps.frames import join_frame
+
+__all__ = ["COLUMNS", "STEP", "CLVStep"]
+
+COLUMNS = dict.fromkeys(CLV_COLUMNS, "float64")
+
+
+class CLVStep(Step):
+    """Fit (or reuse) the purchase and spend models on every buyer and join the predictions."""
+
+    name = "clv"
+    section = "clv"
+    learns = True
+    columns = COLUMNS
+
+    def run(self, profile: ir.Table, ctx: StepContext, state: dict[str, Any] | None
+            ) -> StepResult:  # fmt: skip
+        inputs = clv_inputs(ctx.tables["orders"], ctx.as_of).to_pandas()
+        result = fit_clv(inputs, ctx.config.clv, state=state)
+        schema = ibis.schema({"customer_id": "string", **COLUMNS})
+        notes = [result.note] if result.note else []
+        return StepResult(join_frame(profile, result.table, schema), result.state(), notes,
+                          extra=result)  # fmt: skip
+
+
+STEP = CLVStep()

@@ -1,0 +1,68 @@
+"""Step ``tags``: each customer's precise tags from the text of their events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from tierwise.features import cutoff_of
+from tierwise.steps.base import Step, StepContext, StepResult
+from tierwise.steps.frames import join_frame
+
+__all__ = ["COLUMNS", "STEP", "TextTagsStep"]
+
+COLUMNS = {
+    "top_tags": "string", "tags": "string", "persona": "string",
+    "price_mentions": "int64", "price_polarity": "int64",
+}  # fmt: skip
+
+
+class TextTagsStep(Step):
+    """Tag the texts of comments, reviews and messages up to the as-of day; roll them up."""
+
+    name = "tags"
+    section = "tags"
+    columns = COLUMNS
+
+    def run(self, profile: ir.Table, ctx: StepContext, state: dict[str, Any] | None
+            ) -> StepResult:  # fmt: skip
+        from tierwise.tags import Tagger, customer_tags, load_lexicon, top_tags
+
+        cfg = ctx.config.tags
+        events = ctx.tables["events"]
+        texts = events.filter((events.occurred_at < cutoff_of(ctx.as_of)) & events.text.notnull())
+        texts = texts.order_by(["customer_id", "occurred_at", "event_id"])
+        paths = [(ctx.base_dir / p) if ctx.base_dir else Path(p) for p in cfg.lexicons]
+        tagger = Tagger(load_lexicon(*paths), min_confidence=cfg.min_confidence or 0.5)
+        table = customer_tags(texts.select("customer_id", "text").to_pandas(), tagger=tagger)
+        top = top_tags(table, k=cfg.top_k, tagger=tagger)
+        ids = table.assign(tag=table.major.astype(str) + "/" + table.minor.astype(str))
+        per = ids.groupby("customer_id", sort=True)
+        persona = table[table.major == "persona"].sort_values(["customer_id", "rank"])
+        price = table[table.minor == "price_sensitive"].set_index("customer_id")
+        portrait = pd.DataFrame({"tags": per.tag.agg(";".join)}).reset_index()
+        portrait = portrait.merge(top[["customer_id", "top_tags"]], on="customer_id", how="left")
+        # "" rather than a missing value: Spark reads a missing string of an in-memory table as
+        # the text "NaN"; it is turned back into null below
+        portrait["persona"] = portrait.customer_id.map(
+            persona.groupby("customer_id").minor.first().astype(str)
+        ).fillna("")
+        mentions = portrait.customer_id.map(price.n_texts).fillna(0).astype("int64")
+        portrait["price_mentions"] = mentions
+        polarity = portrait.customer_id.map(price.net_polarity).fillna(0).astype("int64")
+        portrait["price_polarity"] = polarity
+        schema = ibis.schema({"customer_id": "string", **COLUMNS})
+        joined = join_frame(profile, portrait, schema)
+        joined = joined.mutate(
+            persona=joined.persona.nullif(""),
+            price_mentions=joined.price_mentions.fill_null(0),
+            price_polarity=joined.price_polarity.fill_null(0),
+        )
+        return StepResult(joined)
+
+
+STEP = TextTagsStep()
