@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 QUICK = {
-    "bench_spine.py": ["--customers", "100000"],
+    "bench_spine.py": ["--quick"],
     "bench_clv.py": ["--customers", "100000", "--repeats", "5"],
     "bench_tagging.py": ["--n", "100000"],
     "bench_plan.py": ["--customers", "200000"],

@@ -1,70 +1,46 @@
-"""Benchmark: tierwise's feature + lifecycle + RFM step against the same job in plain DuckDB SQL.
+"""Benchmark: a run's features and labels against the same job in hand-written DuckDB SQL.
 
-Generates a demo shop (default 1M customers, ~20M orders) as Parquet, loads it into a DuckDB
-store, then in one run times
+For each shop size (default 1M then 200k customers, ~20 orders and ~50 events each) it
+generates a demo shop as Parquet, holds back its last day, loads the rest into a DuckDB store
+and times, each job in its own process (so each peak resident memory is that job's own):
 
-1. tierwise: the Ibis feature expressions, RFM edges and rule schemes (`compute_profiles`);
-2. the reference: hand-written DuckDB SQL computing the same columns and labels;
+- before: the run as it was, every feature from the raw rows;
+- the first run: building the daily rollups;
+- features + all labels with current rollups, beside the hand-written DuckDB query (same
+  profiles, checked column by column), and the ratio;
+- the full run with CLV and text tags;
+- importing the held-back day with the importer, then the daily re-run as of that day.
 
-checks that both give the same profiles and prints both times, the ratio and peak memory.
+It prints one table per size and writes them into bench/README.md.
 
-    python bench/bench_spine.py [--customers 1000000] [--orders-per-customer 20]
-                                [--events-per-customer 50]
+    python bench/bench_spine.py [--quick] [--customers N ...] [--workdir DIR] [--no-readme]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tierwise.config import Config, FeatureConfig
-from tierwise.engine import duckdb_tables
 from tierwise.features import ATTRIBUTE_COLUMNS
-from tierwise.pipeline import compute_profiles
 from tierwise.store import Store
 
-
-class PeakMemory:
-    """Peak resident memory of this process while a block runs (sampled every 20 ms).
-
-    The whole process is counted (DuckDB works inside it); memory freed by an earlier step may
-    be reused without showing, so the figure is an upper bound of what the step needed.
-    """
-
-    def __enter__(self) -> PeakMemory:
-        self.base = self.peak = _rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss())
-
-    @property
-    def mib(self) -> float:
-        """Peak resident memory of the process during the block, in MiB."""
-        return self.peak / 2**20
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
+HERE = Path(__file__).parent
+TARGETS = {"features": 60.0, "full": 90.0, "daily": 10.0, "rss_gib": 4.0, "ratio": 1.0}
 
 
 def _q(items: list[str]) -> str:
@@ -278,35 +254,6 @@ def _score_sql(as_of: dt.date, f: FeatureConfig) -> str:
     )
 
 
-def intention_sql(as_of: dt.date, f: FeatureConfig) -> str:
-    """The decayed intention score per customer, by hand."""
-    cutoff = as_of + dt.timedelta(days=1)
-    return (
-        f"SELECT customer_id, {_score_sql(as_of, f)} AS intention_score FROM events "
-        f"WHERE occurred_at < TIMESTAMP '{cutoff}' GROUP BY customer_id ORDER BY customer_id"
-    )
-
-
-def intention_tierwise(store: Store, as_of: dt.date, f: FeatureConfig) -> pa.Table:
-    """The same score from tierwise's engine-neutral expression."""
-    import ibis
-
-    from tierwise.features import intention_score
-
-    e = duckdb_tables(store)["events"]
-    cutoff = ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
-    e = e.filter(e.occurred_at < cutoff)
-    expr = e.group_by("customer_id").aggregate(
-        intention_score=intention_score(e, cutoff, f.intention).sum().round(4)
-    )
-    return expr.order_by("customer_id").to_pyarrow()
-
-
-def run_tierwise(store: Store, as_of: dt.date, config: Config) -> pa.Table:
-    """The tierwise job as `tierwise run` computes it (before writing the snapshot)."""
-    t = duckdb_tables(store)
-    return compute_profiles(t["customers"], t["orders"], t["events"], as_of, config).profiles
-
 
 def compare(ours: pa.Table, ref: pa.Table) -> list[str]:
     """Columns whose values differ between the two results (floats to 1e-9)."""
@@ -325,92 +272,306 @@ def compare(ours: pa.Table, ref: pa.Table) -> list[str]:
     return diffs
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Result, seconds and peak MiB of one call."""
-    with PeakMemory() as mem:
-        t0 = time.perf_counter()
-        result = fn()
-        seconds = time.perf_counter() - t0
-    return result, seconds, mem.mib
+def _now() -> tuple[float, float]:
+    """Wall-clock and CPU seconds (all threads of the process: DuckDB's too)."""
+    return time.perf_counter(), time.process_time()
 
 
-def load_shop(store: Store, directory: Path) -> None:
-    """Load generated Parquet files straight into the store's canonical tables."""
-    from tierwise.schema import ENTITIES
-
-    for name, ent in ENTITIES.items():
-        cols = ", ".join(f'"{c}"' for c in ent.column_names)
-        source = f"read_parquet('{directory}/{name}.parquet')"
-        store.con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {source}')
+def _since(t0: tuple[float, float]) -> dict[str, float]:
+    """Wall-clock ``seconds`` and ``cpu`` seconds since `_now`; CPU time does not grow while
+    the process waits for a core, so it compares jobs on a busy machine."""
+    wall, cpu = _now()
+    return {"seconds": wall - t0[0], "cpu": cpu - t0[1]}
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark and print its table."""
+def labels_config() -> Config:
+    """The job the reference does: features, RFM and every rule scheme (no CLV, no tags)."""
+    return Config.default().with_overrides({
+        "clv": {"enabled": False}, "tags": {"enabled": False},
+        "features": {"profile_columns": "needed", "rollups": True},
+    })  # fmt: skip
+
+
+# -- jobs, each run in its own process ----------------------------------------------------
+def job_generate(work: Path, args: argparse.Namespace) -> dict:
+    """Generate the shop as Parquet: everything before its last day, and that day apart."""
     from tierwise.demo import generate_shop
 
+    data = work / "data"
+    if (data / "meta.json").exists():
+        return json.loads((data / "meta.json").read_text())
+    data.mkdir(parents=True, exist_ok=True)
+    t0 = _now()
+    shop = generate_shop(args.n, seed=args.seed, orders_per_customer=args.orders_per_customer,
+                         events_per_customer=args.events_per_customer)  # fmt: skip
+    day = dt.datetime.combine(shop.as_of, dt.time())
+    pq.write_table(shop.customers, data / "customers.parquet")
+    for name, col in (("orders", "paid_at"), ("events", "occurred_at")):
+        table = getattr(shop, name)
+        ts = table.column(col)
+        last = pc.greater_equal(ts, pa.scalar(day, ts.type)).fill_null(False)
+        pq.write_table(table.filter(pc.invert(last)), data / f"{name}.parquet")
+        pq.write_table(table.filter(last), data / f"{name}_last_day.parquet")
+    counts = {k: getattr(shop, k).num_rows for k in ("customers", "orders", "events")}
+    meta = {"as_of": shop.as_of.isoformat(), **_since(t0), **counts}
+    (data / "meta.json").write_text(json.dumps(meta))
+    return meta
+
+
+def job_load(work: Path, args: argparse.Namespace) -> dict:
+    """A fresh store holding every row before the last day (loaded with SQL, not imported)."""
+    from tierwise.schema import ENTITIES
+
+    path = work / "bench.duckdb"
+    for p in (path, Path(f"{path}.wal")):
+        p.unlink(missing_ok=True)
+    t0 = _now()
+    with Store(path) as store:
+        for name, ent in ENTITIES.items():
+            cols = ", ".join(f'"{c}"' for c in ent.column_names)
+            src = f"read_parquet('{work / 'data' / name}.parquet')"
+            store.con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {src}')
+    return _since(t0)
+
+
+def _as_of(work: Path, last_day: bool = False) -> dt.date:
+    day = dt.date.fromisoformat(json.loads((work / "data" / "meta.json").read_text())["as_of"])
+    return day if last_day else day - dt.timedelta(days=1)
+
+
+def _profiles(store: Store, as_of: dt.date, config: Config) -> tuple[pa.Table, dict, Any]:
+    from tierwise.engine import duckdb_tables
+    from tierwise.pipeline import compute_profiles
+
+    t = duckdb_tables(store)
+    t0 = _now()
+    run = compute_profiles(t["customers"], t["orders"], t["events"], as_of, config)
+    return run.profiles, _since(t0), run
+
+
+def job_before(work: Path, args: argparse.Namespace) -> dict:
+    """The run as it was: every feature column, from the raw rows (a read-only store)."""
+    config = labels_config().with_overrides({"features": {"profile_columns": "all"}})
+    with Store(work / "bench.duckdb", read_only=True) as store:
+        profiles, timing, _ = _profiles(store, _as_of(work), config)
+    pq.write_table(profiles, work / "before.parquet")
+    return timing
+
+
+def job_rollups(work: Path, args: argparse.Namespace) -> dict:
+    """Build the rollups (what the first run after loading does before its features)."""
+    from tierwise.rollups import refresh_rollups
+
+    with Store(work / "bench.duckdb") as store:
+        t0 = _now()
+        stats = refresh_rollups(store, labels_config().features)
+        timing = _since(t0)
+        rows = {t: store.one(f"SELECT count(*) FROM rollup_{t}")[0]
+                for t in ("orders", "events", "sends")}  # fmt: skip
+    return {**timing, "stats": stats, "rows": rows}
+
+
+def job_tierwise(work: Path, args: argparse.Namespace) -> dict:
+    """Features + every label scheme with current rollups."""
+    with Store(work / "bench.duckdb") as store:
+        profiles, timing, _ = _profiles(store, _as_of(work), labels_config())
+    pq.write_table(profiles, work / "tierwise.parquet")
+    return {**timing, "columns": profiles.num_columns}
+
+
+def job_reference(work: Path, args: argparse.Namespace) -> dict:
+    """The hand-written DuckDB query (features, RFM quantiles, lifecycle and RFM groups)."""
+    with Store(work / "bench.duckdb", read_only=True) as store:
+        t0 = _now()
+        ref = run_reference(store, _as_of(work), labels_config())
+        timing = _since(t0)
+    pq.write_table(ref, work / "reference.parquet")
+    return timing
+
+
+def job_full(work: Path, args: argparse.Namespace) -> dict:
+    """The full run: features, CLV fit and predictions, text tags, influence, every scheme."""
+    with Store(work / "bench.duckdb") as store:
+        config = Config.default().with_overrides(
+            {"features": {"profile_columns": "needed", "rollups": True}}
+        )
+        _, timing, run = _profiles(store, _as_of(work), config)
+    clv = run.clv
+    model = type(clv.model).__name__ if clv is not None and clv.model is not None else None
+    return {**timing, "clv_model": model, "clv_note": clv.note if clv else ""}
+
+
+def job_import(work: Path, args: argparse.Namespace) -> dict:
+    """Import the held-back last day with the importer (orders, then events)."""
+    from tierwise.io import import_frame
+
+    with Store(work / "bench.duckdb") as store:
+        t0 = _now()
+        rows = 0
+        for name in ("orders", "events"):
+            table = pq.read_table(work / "data" / f"{name}_last_day.parquet")
+            report = import_frame(store, name, table, source=f"{name}_last_day",
+                                  options={"quarantine_dir": work / "quarantine"})  # fmt: skip
+            rows += report.rows_imported
+    return {**_since(t0), "rows": rows}
+
+
+def job_daily(work: Path, args: argparse.Namespace) -> dict:
+    """The daily re-run as of the imported day: rollups brought up to date, features, labels."""
+    with Store(work / "bench.duckdb") as store:
+        profiles, timing, _ = _profiles(store, _as_of(work, last_day=True), labels_config())
+    return {**timing, "customers": profiles.num_rows}
+
+
+JOBS = {
+    "generate": job_generate, "load": job_load, "before": job_before, "rollups": job_rollups,
+    "tierwise": job_tierwise, "reference": job_reference, "full": job_full,
+    "import": job_import, "daily": job_daily,
+}  # fmt: skip
+
+
+def run_job(name: str, work: Path, args: argparse.Namespace) -> dict:
+    """Run one job in a child process; its result with the child's peak RSS in MiB."""
+    cmd = [sys.executable, __file__, "--job", name, "--workdir", str(work),
+           "--customers", str(args.n), "--seed", str(args.seed),
+           "--orders-per-customer", str(args.orders_per_customer),
+           "--events-per-customer", str(args.events_per_customer)]  # fmt: skip
+    print(f"  {name} …", end="", flush=True)
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.stdout.close()
+    if status != 0:
+        raise SystemExit(f"job {name} failed (status {status}); output:\n{out}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_mib"] = usage.ru_maxrss / 1024
+    result["load"] = os.getloadavg()[0]
+    print(f" {result.get('seconds', 0):.1f} s, {result.get('cpu', 0):.1f} CPU s, "
+          f"{result['peak_mib']:.0f} MiB", flush=True)
+    return result
+
+
+def bench_size(n: int, args: argparse.Namespace, workdir: Path) -> dict:
+    """Every job on one shop size, in order; the results by job."""
+    args.n = n
+    work = workdir / f"spine-{n}-{args.seed}"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"shop of {n:,} customers in {work}", flush=True)
+    skip = {"before"} if args.skip_before else set()
+    names = list(JOBS)
+    if args.resume_from:
+        # reuse the generated shop and the store of an earlier run of this size
+        skip |= set(names[1 : names.index(args.resume_from)])
+    res = {}
+    for name in names:
+        saved = work / f"{name}.json"
+        if name in skip and saved.exists():
+            res[name] = json.loads(saved.read_text())
+        elif name not in skip:
+            res[name] = run_job(name, work, args)
+            saved.write_text(json.dumps(res[name], default=str))
+    ours = pq.read_table(work / "tierwise.parquet")
+    res["diffs"] = compare(ours, pq.read_table(work / "reference.parquet"))
+    if "before" in res:
+        res["before_diffs"] = compare(ours, pq.read_table(work / "before.parquet"))
+    return res
+
+
+def _gib(mib: float) -> str:
+    return f"{mib / 1024:.1f} GiB"
+
+
+def _row(label: str, r: dict, ref: dict | None, target: str = "", note: str = "") -> str:
+    vs = ""
+    if ref is not None:
+        vs = f"{r['seconds'] / ref['seconds']:.2f}× ({r['cpu'] / ref['cpu']:.2f}× CPU)"
+    vs = f"{vs} {note}".strip()
+    return (f"| {label} | {r['seconds']:.1f} | {r['cpu']:.1f} | {_gib(r['peak_mib'])} | {vs} | "
+            f"{target} |")  # fmt: skip
+
+
+def table(res: dict) -> str:
+    """The results of one size as a Markdown table."""
+    g = res["generate"]
+    t, ref = res["tierwise"], res["reference"]
+    same = "same profiles" if not res["diffs"] else f"columns differ: {res['diffs']}"
+    first = {
+        "seconds": res["rollups"]["seconds"] + t["seconds"],
+        "cpu": res["rollups"]["cpu"] + t["cpu"],
+        "peak_mib": max(res["rollups"]["peak_mib"], t["peak_mib"]),
+    }
+    rows = [
+        f"Shop: {g['customers']:,} customers, {g['orders']:,} orders, {g['events']:,} events; "
+        f"runs as of the day before the last, then the last day is imported and run.",
+        "",
+        "| job | seconds | CPU s | peak RSS | vs hand-written SQL | target |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    if "before" in res:
+        rows.append(_row("features + all labels, before (raw rows, every feature)",
+                         res["before"], ref))  # fmt: skip
+    rows += [
+        _row("features + all labels (rollups current)", t, ref, "≤ 1.0×, ≤ 60 s", same),
+        _row("hand-written DuckDB SQL, same job", ref, None),
+        _row("building the rollups (first run only)", res["rollups"], None),
+        _row("first run: rollups + features + all labels", first, ref),
+        _row("full run (+ CLV fit, text tags)", res["full"], None, "≤ 90 s"),
+        _row(f"importing one more day ({res['import']['rows']:,} rows, importer)",
+             res["import"], None),
+        _row("daily re-run after it (rollups updated, features + all labels)", res["daily"],
+             ref, "≤ 10 s"),
+    ]
+    loads = [r["load"] for r in res.values() if isinstance(r, dict) and "load" in r]
+    rows.append(f"\nPeak RSS target: ≤ 4 GiB in each job. Load average (1 min) after each "
+                f"job: {min(loads):.1f} to {max(loads):.1f} on 2 cores. Rollup rows: "
+                f"{res['rollups']['rows']}.")  # fmt: skip
+    if res.get("before_diffs"):
+        rows.append(f"\nColumns differing from before: {res['before_diffs']}")
+    return "\n".join(rows)
+
+
+def write_readme(path: Path, n: int, text: str) -> None:
+    """Replace (or add) the table of one shop size in the benchmark README."""
+    begin, end = f"<!-- bench_spine {n} begin -->", f"<!-- bench_spine {n} end -->"
+    doc = path.read_text("utf-8") if path.exists() else ""
+    block = f"{begin}\n{text}\n{end}"
+    if begin in doc and end in doc:
+        doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end):]
+    else:
+        doc = doc.rstrip("\n") + f"\n\n### {n:,} customers\n\n{block}\n"
+    path.write_text(doc, "utf-8")
+
+
+def main(argv: list[str] | None = None) -> dict[int, dict]:
+    """Run the benchmark for each size, print and record the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--customers", type=int, action="append", help="shop size (repeatable)")
+    ap.add_argument("--quick", action="store_true", help="only the 200k-customer shop")
     ap.add_argument("--orders-per-customer", type=float, default=20.0)
     ap.add_argument("--events-per-customer", type=float, default=50.0)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--workdir", type=Path, default=None, help="keeps generated shops")
+    ap.add_argument("--no-readme", action="store_true", help="do not write bench/README.md")
+    ap.add_argument("--skip-before", action="store_true", help="do not time the run as it was")
+    ap.add_argument("--resume-from", choices=list(JOBS), help="skip the jobs before this one")
+    ap.add_argument("--job", choices=sorted(JOBS), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="tierwise-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
-
-    t0 = time.perf_counter()
-    shop = generate_shop(
-        args.customers,
-        seed=args.seed,
-        orders_per_customer=args.orders_per_customer,
-        events_per_customer=args.events_per_customer,
-    )
-    shop.write(work / "data", format="parquet")
-    as_of = shop.as_of
-    counts = {k: getattr(shop, k).num_rows for k in ("customers", "orders", "events")}
-    del shop
-    store = Store(work / "bench.duckdb")
-    load_shop(store, work / "data")
-    setup = time.perf_counter() - t0
-    full = Config.default()
-    # the job the reference does: features, RFM, rule schemes (no CLV fit, no text tagging)
-    config = full.with_overrides({"clv": {"enabled": False}, "tags": {"enabled": False}})
-
-    ours, t_ours, m_ours = timed(lambda: run_tierwise(store, as_of, config))
-    ref, t_ref, m_ref = timed(lambda: run_reference(store, as_of, config))
-    diffs = compare(ours, ref)
-    f = config.features
-    score, t_score, m_score = timed(lambda: intention_tierwise(store, as_of, f))
-    score_ref, t_score_ref, m_score_ref = timed(
-        lambda: store.con.sql(intention_sql(as_of, f)).to_arrow_table()
-    )
-    score_diffs = compare(score, score_ref)
-    t = duckdb_tables(store)
-    full_run, t_full, m_full = timed(
-        lambda: compute_profiles(t["customers"], t["orders"], t["events"], as_of, full)
-    )
-    store.close()
-    print(f"shop: {counts['customers']:,} customers, {counts['orders']:,} orders, "
-          f"{counts['events']:,} events (generated and loaded in {setup:.1f} s)")  # fmt: skip
-    print(f"{'job':<34}{'seconds':>10}{'peak MiB':>12}")
-    print(f"{'tierwise (Ibis -> DuckDB)':<34}{t_ours:>10.2f}{m_ours:>12.0f}")
-    print(f"{'hand-written DuckDB SQL':<34}{t_ref:>10.2f}{m_ref:>12.0f}")
-    print(f"ratio tierwise / SQL: {t_ours / t_ref:.2f} (goal <= 1.3)")
-    print("same profiles: " + ("yes" if not diffs else f"NO, columns differ: {diffs}"))
-    print(f"{'intention score, tierwise':<34}{t_score:>10.2f}{m_score:>12.0f}")
-    print(f"{'intention score, hand-written SQL':<34}{t_score_ref:>10.2f}{m_score_ref:>12.0f}")
-    print(f"ratio tierwise / SQL: {t_score / t_score_ref:.2f}; same scores: "
-          + ("yes" if not score_diffs else f"NO {score_diffs}"))  # fmt: skip
-    print(f"{'full run (+ CLV fit, text tags)':<34}{t_full:>10.2f}{m_full:>12.0f}")
-    clv = full_run.clv
-    if clv is not None and clv.model is not None:
-        print(f"  CLV: {type(clv.model).__name__} {clv.meta()['model']['params']}")
-    if clv is not None and clv.note:
-        print(f"  CLV note: {clv.note}")
-    return {"full_seconds": t_full, "intention_seconds": t_score,
-            "intention_reference_seconds": t_score_ref, "seconds": t_ours,
-            "reference_seconds": t_ref, "ratio": t_ours / t_ref,
-            "peak_mib": m_ours, "reference_peak_mib": m_ref, "diffs": diffs, **counts}  # fmt: skip
+    if args.job:
+        args.n = args.customers[0]
+        print(json.dumps(JOBS[args.job](args.workdir, args), default=str))
+        return {}
+    sizes = args.customers or ([200_000] if args.quick else [1_000_000, 200_000])
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tierwise-bench-"))
+    results = {}
+    for n in sizes:
+        results[n] = bench_size(n, args, workdir)
+        text = table(results[n])
+        print(text, flush=True)
+        if not args.no_readme:
+            write_readme(HERE / "README.md", n, text)
+        if args.workdir is None:
+            shutil.rmtree(workdir / f"spine-{n}-{args.seed}", ignore_errors=True)
+    return results
 
 
 if __name__ == "__main__":

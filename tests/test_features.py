@@ -96,3 +96,43 @@ def test_engine_pins_create_table_on_duckdb():
     con = ibis.duckdb.connect()
     t = con.create_table("pins", ibis.memtable({"a": [1, 2]}).to_pyarrow())
     assert t.a.sum().to_pyarrow().as_py() == 3
+
+
+# -- computing only what the config reads ------------------------------------------------
+def test_a_config_reading_fewer_features_keeps_their_values(demo_store):
+    from tierwise.features import needed_features
+
+    store, as_of = demo_store
+    config = Config.default().with_overrides({"features": {"profile_columns": "needed"}})
+    needed = needed_features(config)
+    assert "ev_view_7" not in needed and "ev_share_90" in needed  # a lifecycle rule reads it
+    assert {"last_order_at", "campaign_sends_365"} <= set(needed)  # what rules derive from
+    t = duckdb_tables(store)
+    args = (t["customers"], t["orders"], t["events"], as_of, config.features)
+    full = customer_features(*args).order_by("customer_id").to_pyarrow()
+    few = customer_features(*args, columns=needed).order_by("customer_id").to_pyarrow()
+    assert few.column_names == needed
+    for col in needed:
+        assert few[col].equals(full[col]), col
+
+
+def test_only_the_rules_columns_and_ids(tiny_store):
+    t = duckdb_tables(tiny_store)
+    cfg = Config.default().features
+    f = customer_features(
+        t["customers"], t["orders"], t["events"], AS_OF, cfg, columns=["coupon_share"]
+    ).to_pandas().set_index("customer_id")
+    assert list(f.columns[-3:]) == ["orders", "coupon_orders", "coupon_share"]
+    assert f.loc["loyal", "coupon_share"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="unknown feature columns: nope"):
+        customer_features(t["customers"], t["orders"], t["events"], AS_OF, cfg, columns=["nope"])
+
+
+def test_profile_columns_all_lists_every_feature():
+    from tierwise.features import needed_features
+
+    config = Config.default()
+    assert config.features.profile_columns == "all"
+    assert needed_features(config) == feature_columns(config.features)
+    needed = config.with_overrides({"features": {"profile_columns": "needed"}})
+    assert len(needed_features(needed)) < len(feature_columns(config.features))

@@ -81,6 +81,8 @@ class FeatureConfig(_Strict):
     referral_types: list[str]
     creator_types: list[str]
     intention: IntentionConfig
+    profile_columns: Literal["needed", "all"] = "all"
+    rollups: bool = False
 
     @field_validator("windows")
     @classmethod

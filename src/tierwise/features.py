@@ -8,12 +8,17 @@ in. A window of ``w`` days covers the ``w`` days that end on D (D included).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 
-from tierwise.config import FeatureConfig, IntentionConfig
+from tierwise.config import Config, FeatureConfig, IntentionConfig
+
+if TYPE_CHECKING:
+    from tierwise.rollups import RollupTables
 
 __all__ = [
     "ATTRIBUTE_COLUMNS",
@@ -22,6 +27,7 @@ __all__ = [
     "event_weight",
     "feature_columns",
     "intention_score",
+    "needed_features",
     "referral_pairs",
 ]
 
@@ -50,9 +56,10 @@ def _safe_div(num: ir.NumericValue, den: ir.NumericValue) -> ir.NumericValue:
     return ibis.ifelse(den > 0, num.cast("float64") / den.cast("float64"), ibis.null("float64"))
 
 
-def _order_features(
+def _order_aggregates(
     orders: ir.Table, as_of: ir.DateValue, cutoff: ir.TimestampValue, cfg: FeatureConfig
-) -> ir.Table:
+) -> tuple[ir.Table, dict[str, ir.Value]]:
+    """Order features from raw order rows."""
     o = orders.filter(orders.paid_at < cutoff)
     paid = o.status == "paid"
     days_ago = as_of.delta(o.paid_at.date(), unit="day")
@@ -77,35 +84,119 @@ def _order_features(
     for ch in cfg.order_channels:
         aggs[f"orders_ch_{ch}"] = o.count(where=paid & (o.channel == ch))
     aggs["orders_ch_other"] = o.count(where=paid & ~known_channels.fill_null(False))
-    return o.group_by("customer_id").aggregate(**aggs)
+    return o, aggs
 
 
-def _event_features(
+def _order_rollup_aggregates(
+    daily: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig
+) -> tuple[ir.Table, dict[str, ir.Value]]:
+    """The same order features from the per customer, day and channel rollup."""
+    d = daily.filter(daily.day <= as_of)
+    recent = as_of.delta(d.day, unit="day") < 365
+    known_channels = d.channel.isin(cfg.order_channels)
+    aggs: dict[str, ir.Value] = {
+        "orders": d.paid.sum(),
+        "order_days": d.day.nunique(where=d.paid > 0),
+        "monetary_total": d.amount.sum().cast("float64"),
+        "margin_total": d.margin.sum().cast("float64"),
+        "margin_orders": d.margin_n.sum(),
+        "first_order_at": d.first_paid_at.min(),
+        "last_order_at": d.last_paid_at.max(),
+        "orders_365": d.paid.sum(where=recent),
+        "monetary_365": d.amount.sum(where=recent).cast("float64"),
+        "items_total": d.items.sum(),
+        "refunds": d.refunded.sum(),
+        "coupon_orders": d.coupon.sum(),
+        "deal_orders": d.paid.sum(where=d.channel.isin(cfg.deal_channels)),
+    }
+    for ch in cfg.order_channels:
+        aggs[f"orders_ch_{ch}"] = d.paid.sum(where=d.channel == ch)
+    aggs["orders_ch_other"] = d.paid.sum(where=~known_channels.fill_null(False))
+    return d, aggs
+
+
+def _event_aggregates(
     events: ir.Table, as_of: ir.DateValue, cutoff: ir.TimestampValue, cfg: FeatureConfig
-) -> ir.Table:
+) -> tuple[ir.Table, dict[str, ir.Value]]:
+    """Event features from raw event rows."""
     e = events.filter(events.occurred_at < cutoff)
     days_ago = as_of.delta(e.occurred_at.date(), unit="day")
-    aggs: dict[str, ir.Value] = {
-        "first_event_at": e.occurred_at.min(),
-        "last_event_at": e.occurred_at.max(),
-        "events_total": e.count(),
-    }
-    for w in cfg.windows:
-        aggs[f"events_{w}"] = e.count(where=days_ago < w)
-        aggs[f"interactions_{w}"] = e.count(
-            where=e.event_type.isin(cfg.interaction_types) & (days_ago < w)
-        )
-    if 365 not in cfg.windows:
-        aggs["events_365"] = e.count(where=days_ago < 365)
     creator = e.event_type.isin(cfg.creator_types)
-    aggs["creator_posts_365"] = e.count(where=creator & (days_ago < 365))
+
+    def count(where: ir.BooleanValue | None = None) -> ir.IntegerValue:
+        return e.count(where=where)
+
+    aggs = _event_counts(count, e.event_type, days_ago, cfg)
+    aggs["first_event_at"] = e.occurred_at.min()
+    aggs["last_event_at"] = e.occurred_at.max()
     aggs["last_creator_post_at"] = e.occurred_at.max(where=creator)
     aggs["intention_score"] = intention_score(e, cutoff, cfg.intention).sum().round(4)
+    return e, aggs
+
+
+def _event_rollup_aggregates(
+    daily: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig
+) -> tuple[ir.Table, dict[str, ir.Value]]:
+    """The same event features from the per customer, day, type and channel rollup.
+
+    The decayed score is exact per day: an event ``s`` seconds into day X, ``k`` days before
+    the cutoff, has age ``k - s / 86400`` days, so its decay is ``0.5 ** (k / h)`` times
+    ``2 ** (s / 86400 / h)``, summed per day in the rollup (``decay``, events after midnight;
+    ``at_midnight`` counts the others). Only on the oldest day of the lookback does the
+    second matter: events at midnight have an age of exactly ``lookback_days`` and are left
+    out, as in `intention_score`.
+    """
+    d = daily.filter(daily.day <= as_of)
+    days_ago = as_of.delta(d.day, unit="day")
+    creator = d.event_type.isin(cfg.creator_types)
+
+    def count(where: ir.BooleanValue | None = None) -> ir.IntegerValue:
+        return d.n.sum(where=where)
+
+    aggs = _event_counts(count, d.event_type, days_ago, cfg)
+    aggs["first_event_at"] = d.first_at.min()
+    aggs["last_event_at"] = d.last_at.max()
+    aggs["last_creator_post_at"] = d.last_at.max(where=creator)
+    k = days_ago + 1
+    lookback = cfg.intention.lookback_days
+    inside = ibis.cases(
+        (k < lookback, d.decay + d.at_midnight.cast("float64")),
+        (k == lookback, d.decay),
+        else_=ibis.literal(0.0),
+    )
+    decay = ibis.literal(0.5) ** (k.cast("float64") / float(cfg.intention.half_life_days))
+    aggs["intention_score"] = (event_weight(d, cfg.intention) * decay * inside).sum().round(4)
+    return d, aggs
+
+
+def _event_counts(
+    count: Callable[..., ir.IntegerValue],
+    event_type: ir.StringValue,
+    days_ago: ir.IntegerValue,
+    cfg: FeatureConfig,
+) -> dict[str, ir.Value]:
+    """Counts of events per window and type; ``count(where)`` counts the rows that hold."""
+    aggs: dict[str, ir.Value] = {"events_total": count()}
+    for w in cfg.windows:
+        aggs[f"events_{w}"] = count(days_ago < w)
+        aggs[f"interactions_{w}"] = count(event_type.isin(cfg.interaction_types) & (days_ago < w))
+    if 365 not in cfg.windows:
+        aggs["events_365"] = count(days_ago < 365)
+    creator = event_type.isin(cfg.creator_types)
+    aggs["creator_posts_365"] = count(creator & (days_ago < 365))
     for t in cfg.event_types:
         for w in cfg.windows:
-            aggs[f"ev_{t}_{w}"] = e.count(where=(e.event_type == t) & (days_ago < w))
-    return e.group_by("customer_id").aggregate(**aggs)
+            aggs[f"ev_{t}_{w}"] = count((event_type == t) & (days_ago < w))
+    return aggs
 
+
+def _aggregate(
+    table_aggs: tuple[ir.Table, dict[str, ir.Value]], need: set[str]
+) -> ir.Table | None:
+    """Group the needed aggregates by customer (``None`` when none is needed)."""
+    table, aggs = table_aggs
+    wanted = {k: v for k, v in aggs.items() if k in need}
+    return table.group_by("customer_id").aggregate(**wanted) if wanted else None
 
 def event_weight(events: ir.Table, cfg: IntentionConfig) -> ir.FloatingValue:
     """Each event's undecayed intention weight: by channel and type, 0 when not weighted."""
@@ -141,6 +232,19 @@ def _main_channel(orders: ir.Table, cutoff: ir.TimestampValue) -> ir.Table:
         (orders.paid_at < cutoff) & (orders.status == "paid") & orders.channel.notnull()
     )
     per = o.group_by(["customer_id", "channel"]).aggregate(n=o.count(), last=o.paid_at.max())
+    return _top_channel(per)
+
+
+def _main_channel_rollup(daily: ir.Table, as_of: ir.DateValue) -> ir.Table:
+    """`_main_channel` from the order rollup."""
+    d = daily.filter((daily.day <= as_of) & (daily.paid > 0) & daily.channel.notnull())
+    per = d.group_by(["customer_id", "channel"]).aggregate(
+        n=d.paid.sum(), last=d.last_paid_at.max()
+    )
+    return _top_channel(per)
+
+
+def _top_channel(per: ir.Table) -> ir.Table:
     rank = ibis.row_number().over(
         group_by=per.customer_id, order_by=[per.n.desc(), per.last.desc(), per.channel]
     )
@@ -187,6 +291,22 @@ def _campaign_features(
     )
     return per_send.group_by("customer_id").aggregate(
         campaign_sends_365=ibis._.count(), campaign_responses_365=ibis._.responded.sum()
+    )
+
+
+def _campaign_rollup_features(
+    sends: ir.Table, as_of: ir.DateValue, cutoff: ir.TimestampValue, cfg: FeatureConfig
+) -> ir.Table:
+    """`_campaign_features` from the sends rollup (each send with its first later response)."""
+    s = sends.filter(
+        (sends.sent_at < cutoff) & (as_of.delta(sends.sent_at.date(), unit="day") < 365)
+    )
+    window = cfg.response_window_days * _SECONDS_PER_DAY
+    responded = (s.responded_at < cutoff) & (
+        s.responded_at.epoch_seconds() < s.sent_at.epoch_seconds() + window
+    )
+    return s.group_by("customer_id").aggregate(
+        campaign_sends_365=s.count(), campaign_responses_365=s.count(where=responded)
     )
 
 
@@ -257,8 +377,11 @@ def customer_features(
     events: ir.Table,
     as_of: dt.date,
     cfg: FeatureConfig,
+    *,
+    columns: Iterable[str] | None = None,
+    rollups: RollupTables | None = None,
 ) -> ir.Table:
-    """One row per customer known by ``as_of`` with every feature.
+    """One row per customer known by ``as_of`` with every feature (or the ones asked for).
 
     Parameters
     ----------
@@ -268,48 +391,134 @@ def customer_features(
         The day the features describe; data stamped after it is ignored.
     cfg : FeatureConfig
         Windows, event types and channels.
+    columns : iterable of str, optional
+        Compute only these features and what they are derived from (see `needed_features`);
+        every feature by default. Ids and customer attributes are always kept.
+    rollups : RollupTables, optional
+        Per-day rollups of orders and events (`tierwise.rollups`) to read instead of the raw
+        rows; the features are the same.
 
     Returns
     -------
     ibis Table
-        Columns as listed by `feature_columns`.
+        Columns in the order of `feature_columns`.
     """
+    all_columns = feature_columns(cfg)
+    need = _closure(set(all_columns) if columns is None else set(columns), all_columns)
     as_of_d = ibis.date(as_of)
     cutoff = cutoff_of(as_of)
-    of = _order_features(orders, as_of_d, cutoff, cfg)
-    ef = _event_features(events, as_of_d, cutoff, cfg)
-    cf = _campaign_features(events, orders, as_of_d, cutoff, cfg)
-    rf = _referral_features(customers, events, of, as_of_d, cutoff, cfg)
-    mc = _main_channel(orders, cutoff)
+    parts: list[ir.Table | None]
+    if rollups is not None:
+        if float(rollups.half_life_days) != float(cfg.intention.half_life_days):
+            raise ValueError("the rollups were built for another intention half-life")
+        of = _aggregate(_order_rollup_aggregates(rollups.orders, as_of_d, cfg), need)
+        ef = _aggregate(_event_rollup_aggregates(rollups.events, as_of_d, cfg), need)
+        cf = None
+        if need & _CAMPAIGN:
+            cf = _campaign_rollup_features(rollups.sends, as_of_d, cutoff, cfg)
+        mc = _main_channel_rollup(rollups.orders, as_of_d) if "main_channel" in need else None
+    else:
+        of = _aggregate(_order_aggregates(orders, as_of_d, cutoff, cfg), need)
+        ef = _aggregate(_event_aggregates(events, as_of_d, cutoff, cfg), need)
+        cf = _campaign_features(events, orders, as_of_d, cutoff, cfg) if need & _CAMPAIGN else None
+        mc = _main_channel(orders, cutoff) if "main_channel" in need else None
+    rf = None
+    if need & _REFERRAL:
+        rf = _referral_features(customers, events, of, as_of_d, cutoff, cfg)
+    parts = [of, ef, cf, rf, mc]
 
     base = customers.filter(customers.first_seen.isnull() | (customers.first_seen < cutoff))
-    base = base.select("customer_id", "first_seen", *ATTRIBUTE_COLUMNS)
-    t = base.left_join(of, "customer_id").drop("customer_id_right")
-    t = t.left_join(ef, "customer_id").drop("customer_id_right")
-    t = t.left_join(cf, "customer_id").drop("customer_id_right")
-    t = t.left_join(rf, "customer_id").drop("customer_id_right")
-    t = t.left_join(mc, "customer_id").drop("customer_id_right")
+    t = base.select("customer_id", "first_seen", *ATTRIBUTE_COLUMNS)
+    for part in parts:
+        if part is not None:
+            t = t.left_join(part, "customer_id").drop("customer_id_right")
 
-    counts = [c for c in t.columns if c not in _NULLABLE and c not in ("customer_id", "first_seen")]
-    counts = [c for c in counts if c not in ATTRIBUTE_COLUMNS]
-    t = t.mutate(**{c: t[c].fill_null(0) for c in counts})
-    start = _earliest(t.first_seen, t.first_order_at, t.first_event_at)
-    tenure = as_of_d.delta(start.date(), unit="day")
-    t = t.mutate(
-        recency_days=as_of_d.delta(t.last_order_at.date(), unit="day"),
-        event_recency_days=as_of_d.delta(t.last_event_at.date(), unit="day"),
-        creator_recency_days=as_of_d.delta(t.last_creator_post_at.date(), unit="day"),
-        tenure_days=tenure,
-        monetary_avg=_safe_div(t.monetary_total, t.orders),
-        margin_avg=_safe_div(t.margin_total, t.margin_orders),
-        deal_share=_safe_div(t.deal_orders, t.orders),
-        coupon_share=_safe_div(t.coupon_orders, t.orders),
-        annual_purchase_frequency=(
-            t.orders.cast("float64") / ibis.greatest(tenure.cast("float64") / 365.0, 1.0)
+    keep = {"customer_id", "first_seen", *ATTRIBUTE_COLUMNS, *_NULLABLE}
+    t = t.mutate(**{c: t[c].fill_null(0) for c in t.columns if c not in keep})
+    derived: dict[str, ir.Value] = {}
+    if "recency_days" in need:
+        derived["recency_days"] = as_of_d.delta(t.last_order_at.date(), unit="day")
+    if "event_recency_days" in need:
+        derived["event_recency_days"] = as_of_d.delta(t.last_event_at.date(), unit="day")
+    if "creator_recency_days" in need:
+        derived["creator_recency_days"] = as_of_d.delta(t.last_creator_post_at.date(), unit="day")
+    if "tenure_days" in need:
+        start = _earliest(t.first_seen, t.first_order_at, t.first_event_at)
+        derived["tenure_days"] = as_of_d.delta(start.date(), unit="day")
+    if derived:
+        t = t.mutate(**derived)
+    ratios = {
+        "monetary_avg": lambda: _safe_div(t.monetary_total, t.orders),
+        "margin_avg": lambda: _safe_div(t.margin_total, t.margin_orders),
+        "deal_share": lambda: _safe_div(t.deal_orders, t.orders),
+        "coupon_share": lambda: _safe_div(t.coupon_orders, t.orders),
+        "annual_purchase_frequency": lambda: (
+            t.orders.cast("float64") / ibis.greatest(t.tenure_days.cast("float64") / 365.0, 1.0)
         ),
-        campaign_response_rate=_safe_div(t.campaign_responses_365, t.campaign_sends_365),
-    )
-    return t.select(*feature_columns(cfg))
+        "campaign_response_rate": lambda: _safe_div(
+            t.campaign_responses_365, t.campaign_sends_365
+        ),
+    }
+    wanted = {c: make() for c, make in ratios.items() if c in need}
+    if wanted:
+        t = t.mutate(**wanted)
+    return t.select(*[c for c in all_columns if c in need])
+
+
+_CAMPAIGN = {"campaign_sends_365", "campaign_responses_365"}
+_REFERRAL = {"brought_customers", "brought_customers_365", "brought_revenue"}
+_DERIVED_FROM: dict[str, set[str]] = {
+    "recency_days": {"last_order_at"},
+    "event_recency_days": {"last_event_at"},
+    "creator_recency_days": {"last_creator_post_at"},
+    "tenure_days": {"first_order_at", "first_event_at"},
+    "monetary_avg": {"monetary_total", "orders"},
+    "margin_avg": {"margin_total", "margin_orders"},
+    "deal_share": {"deal_orders", "orders"},
+    "coupon_share": {"coupon_orders", "orders"},
+    "annual_purchase_frequency": {"orders", "tenure_days"},
+    "campaign_response_rate": set(_CAMPAIGN),
+    **{key: {"orders", "first_order_at", "monetary_total"} for key in _REFERRAL},
+}
+"""What each feature is computed from, besides the raw rows."""
+
+
+def _closure(wanted: set[str], all_columns: list[str]) -> set[str]:
+    """The wanted features, what they are derived from, ids and attributes."""
+    unknown = sorted(wanted - set(all_columns))
+    if unknown:
+        raise ValueError(f"unknown feature columns: {', '.join(unknown)}")
+    need = {"customer_id", "first_seen", *ATTRIBUTE_COLUMNS, *wanted}
+    todo = list(need)
+    while todo:
+        for dep in _DERIVED_FROM.get(todo.pop(), ()):
+            if dep not in need:
+                need.add(dep)
+                todo.append(dep)
+    return need
+
+
+def needed_features(config: Config) -> list[str]:
+    """The feature columns a run of ``config`` reads, in output order.
+
+    Rule conditions of every scheme, the RFM scores (recency, orders, monetary total), the
+    referral influence step (orders, first order, monetary total), CLV when enabled (margins),
+    ``main_channel`` (where actions reach a customer) and what those are derived from; ids and
+    attributes always. With
+    ``features.profile_columns: all`` every feature column.
+    """
+    all_columns = feature_columns(config.features)
+    if config.features.profile_columns == "all":
+        return all_columns
+    # main_channel: where an action reaches a customer (self-directed buyers, exports)
+    read = {"orders", "recency_days", "monetary_total", "first_order_at", "main_channel"}
+    if config.clv.enabled:
+        read |= {"margin_total", "margin_orders"}
+    for name, scheme in config.schemes.items():
+        for _, cond in scheme.conditions(name):
+            read |= cond.names()
+    need = _closure(read & set(all_columns), all_columns)
+    return [c for c in all_columns if c in need]
 
 
 _NULLABLE = {

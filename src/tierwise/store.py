@@ -34,6 +34,69 @@ _DUCK_TYPES = {
 
 PROVENANCE_COLUMNS = ("_source", "_row", "_import_id")
 
+DEFAULT_MEMORY_LIMIT = "3GB"
+"""DuckDB's memory limit for a store, unless ``TIERWISE_MEMORY_LIMIT`` says otherwise."""
+
+
+def _memory_limit() -> str:
+    value = os.environ.get("TIERWISE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
+    if not value.replace(".", "").replace(" ", "").isalnum():
+        raise StoreError(f"TIERWISE_MEMORY_LIMIT: expected a size like 3GB, not {value!r}")
+    return value
+
+
+_ROLLUP_LAYOUT = 1
+"""Version of the rollup tables; rollups of another version are rebuilt."""
+
+_ORDERS_ROLLUP = """
+SELECT customer_id, paid_at::DATE AS day, channel,
+  count(*) FILTER (status = 'paid') AS paid,
+  sum(amount::DECIMAL(38, 4)) FILTER (status = 'paid') AS amount,
+  sum(coalesce(gross_margin, amount - cost)::DECIMAL(38, 4)) FILTER (status = 'paid') AS margin,
+  count(coalesce(gross_margin, amount - cost)) FILTER (status = 'paid') AS margin_n,
+  sum(item_count) FILTER (status = 'paid')::BIGINT AS items,
+  count(*) FILTER (status = 'paid' AND coalesce(coupon_used, false)) AS coupon,
+  count(*) FILTER (status = 'refunded') AS refunded,
+  min(paid_at) FILTER (status = 'paid') AS first_paid_at,
+  max(paid_at) FILTER (status = 'paid') AS last_paid_at,
+  bit_xor(hash(order_id, paid_at::DATE)) AS key_xor
+FROM {src} WHERE paid_at IS NOT NULL GROUP BY customer_id, day, channel"""
+
+_EVENTS_ROLLUP = """
+SELECT customer_id, occurred_at::DATE AS day, event_type, channel, count(*) AS n,
+  min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+  coalesce(sum({decay}) FILTER (occurred_at > occurred_at::DATE::TIMESTAMP), 0.0) AS decay,
+  count(*) FILTER (occurred_at = occurred_at::DATE::TIMESTAMP) AS at_midnight,
+  bit_xor(hash(event_id, occurred_at::DATE)) AS key_xor
+FROM {src} WHERE occurred_at IS NOT NULL GROUP BY customer_id, day, event_type, channel"""
+
+
+def _decay_sql(half_life_days: float) -> str:
+    """``2 ** (seconds into the day / half-life)``: an event's decay relative to midnight."""
+    seconds = "(epoch(occurred_at) - epoch(occurred_at::DATE::TIMESTAMP))"
+    return f"pow(2.0, {seconds} / {float(half_life_days) * 86_400.0!r})"
+
+
+def _in_list(values: list[str]) -> str:
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def _sends_sql(send_types: list[str], response_types: list[str], customers: str = "") -> str:
+    """Each campaign send with its first response at or after it (a response event or a paid
+    order), for every customer or those listed in the table ``customers``."""
+    only = f" AND customer_id IN (SELECT customer_id FROM {customers})" if customers else ""
+    sends = f"event_type IN {_in_list(send_types)}" if send_types else "false"
+    answers = f"event_type IN {_in_list(response_types)}" if response_types else "false"
+    return f"""
+WITH s AS (SELECT event_id, customer_id, occurred_at AS sent_at FROM events
+           WHERE {sends}{only}),
+r AS (SELECT customer_id, occurred_at AS at FROM events WHERE {answers}{only}
+      UNION ALL
+      SELECT customer_id, paid_at FROM orders
+      WHERE status = 'paid' AND paid_at IS NOT NULL{only})
+SELECT s.event_id, s.customer_id, s.sent_at, r.at AS responded_at
+FROM s ASOF LEFT JOIN r ON s.customer_id = r.customer_id AND r.at >= s.sent_at"""
+
 
 def _ddl(entity: Entity) -> str:
     """The canonical table. Its key is unique without a PRIMARY KEY index: the importer, the
@@ -83,7 +146,30 @@ class Store:
             self._create()
         self._check_version()
 
+    @classmethod
+    def from_connection(cls, con: duckdb.DuckDBPyConnection) -> Store:
+        """The store behind an open DuckDB connection (left open by `close`'s caller).
+
+        Raises
+        ------
+        StoreError
+            If the connection's database is not a tierwise store.
+        """
+        store = cls.__new__(cls)
+        store.path = con.execute("SELECT current_database()").fetchone()[0]
+        store.read_only = False
+        store.con = con
+        store._owner = None
+        store._check_version()
+        return store
+
     def _connect(self, wait: float) -> duckdb.DuckDBPyConnection:
+        con = self._open(wait)
+        # bounded memory: DuckDB spills to disk past this (TIERWISE_MEMORY_LIMIT overrides)
+        con.execute(f"SET memory_limit = '{_memory_limit()}'")
+        return con
+
+    def _open(self, wait: float) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + max(wait, 0.0)
         while True:
             try:
@@ -361,6 +447,181 @@ class Store:
             sql += " AND paid_at < ?"
             params.append(dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
         return self.arrow(sql, params)
+
+    # -- daily rollups --------------------------------------------------------------------
+    # Per customer and day (orders: and channel; events: and type and channel), maintained
+    # from the import log: rows of imports not rolled up yet re-derive their customer-days.
+    # A per-row hash (key, day) xor-ed per rollup row finds customer-days left stale by rows
+    # an import updated (moved to another day or customer); those customers are re-derived.
+
+    def rollup_state(self) -> dict | None:
+        """What the rollups were built for (``None`` before the first build)."""
+        row = self.one("SELECT value FROM tierwise_meta WHERE key = 'rollups'")
+        return json.loads(row[0]) if row else None
+
+    def refresh_rollups(
+        self, *, half_life_days: float, send_types: list[str], response_types: list[str]
+    ) -> dict:
+        """Bring the daily rollups up to date with the canonical tables, in one transaction.
+
+        Parameters
+        ----------
+        half_life_days : float
+            Half-life of the intention score (the events rollup keeps each day's decay sum).
+        send_types, response_types : list of str
+            Campaign sends and the event types answering them (the sends rollup keeps each
+            send's first response, an event of these types or a paid order).
+
+        Returns
+        -------
+        dict
+            ``mode`` (``built``, ``updated`` or ``current``), ``imports`` rolled up,
+            ``customer_days`` and ``customers`` re-derived, ``sends_customers``.
+        """
+        spec = {
+            "layout": _ROLLUP_LAYOUT,
+            "half_life_days": float(half_life_days),
+            "send_types": sorted(send_types),
+            "response_types": sorted(response_types),
+        }
+        stats = {"mode": "current", "imports": 0, "customer_days": 0, "customers": 0,
+                 "sends_customers": 0}  # fmt: skip
+        with self.transaction() as con:
+            state = self.rollup_state()
+            unlogged = {
+                e: self.one(f'SELECT count(*) FROM "{e}" WHERE _import_id IS NULL')[0]
+                for e in ("orders", "events")
+            }
+            con.execute("CREATE TABLE IF NOT EXISTS rollup_imports (import_id VARCHAR PRIMARY KEY)")
+            new = con.execute(
+                "SELECT import_id, entity, coalesce(rows_updated, 0), "
+                "coalesce(rows_imported, 0) FROM imports "
+                "WHERE import_id NOT IN (SELECT import_id FROM rollup_imports)"
+            ).fetchall()
+            counts = {e: self.count(e) for e in ("orders", "events")}
+            fresh = state is None or state.get("layout") != _ROLLUP_LAYOUT
+            # rows written outside the importer: more rows than the new imports account for
+            rebuild = {
+                e: fresh or state["unlogged"][e] != unlogged[e]
+                or counts[e] != state["rows"][e] + sum(n for _, ent, _, n in new if ent == e)
+                for e in ("orders", "events")
+            }  # fmt: skip
+            rebuild["events"] |= not fresh and state["half_life_days"] != spec["half_life_days"]
+            send_spec = (spec["send_types"], spec["response_types"])
+            rebuild_sends = (
+                rebuild["orders"] or rebuild["events"]
+                or send_spec != (state["send_types"], state["response_types"])
+            )  # fmt: skip
+            decay = _decay_sql(spec["half_life_days"])
+            touched: list[str] = []
+            for entity, agg in (("orders", _ORDERS_ROLLUP), ("events", _EVENTS_ROLLUP)):
+                agg = agg.replace("{decay}", decay)
+                table = f"rollup_{entity}"
+                if rebuild[entity]:
+                    con.execute(f"CREATE OR REPLACE TABLE {table} AS {agg.format(src=entity)}")
+                    stats["mode"] = "built"
+                    continue
+                ids = [i for i, ent, _, _ in new if ent == entity]
+                if not ids:
+                    continue
+                updated = any(n > 0 for _, ent, n, _ in new if ent == entity)
+                days, custs = self._stale_rollup_rows(entity, ids, updated)
+                stats["customer_days"] += days
+                stats["customers"] += custs
+                if days or custs:
+                    stats["mode"] = "updated"
+                    self._rederive_rollup(entity, agg)
+                    touched.append(entity)
+            if rebuild_sends:
+                con.execute(f"CREATE OR REPLACE TABLE rollup_sends AS {_sends_sql(*send_spec)}")
+            elif touched:
+                parts = " UNION ".join(
+                    f"SELECT customer_id FROM _tw_days_{e} UNION SELECT customer_id FROM "
+                    f"_tw_custs_{e}" for e in touched
+                )
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _tw_send_custs AS {parts}")
+                stats["sends_customers"] = self.one("SELECT count(*) FROM _tw_send_custs")[0]
+                con.execute(
+                    "DELETE FROM rollup_sends WHERE customer_id IN "
+                    "(SELECT customer_id FROM _tw_send_custs)"
+                )
+                con.execute(f"INSERT INTO rollup_sends {_sends_sql(*send_spec, '_tw_send_custs')}")
+            for e in touched:
+                con.execute(f"DROP TABLE IF EXISTS _tw_days_{e}")
+                con.execute(f"DROP TABLE IF EXISTS _tw_custs_{e}")
+            con.execute("DROP TABLE IF EXISTS _tw_send_custs")
+            con.execute(
+                "INSERT INTO rollup_imports SELECT import_id FROM imports "
+                "WHERE import_id NOT IN (SELECT import_id FROM rollup_imports)"
+            )
+            stats["imports"] = len(new)
+            con.execute(
+                "INSERT OR REPLACE INTO tierwise_meta VALUES ('rollups', ?)",
+                [json.dumps({**spec, "unlogged": unlogged, "rows": counts})],
+            )
+        return stats
+
+    def _stale_rollup_rows(self, entity: str, import_ids: list[str], updated: bool) -> tuple:
+        """Temp tables of the customer-days (``_tw_days_<entity>``) and whole customers
+        (``_tw_custs_<entity>``) to re-derive; their sizes."""
+        key, time_col = ENTITIES[entity].key, ENTITIES[entity].time_column
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _tw_days_{entity} AS "
+            f'SELECT DISTINCT customer_id, "{time_col}"::DATE AS day FROM "{entity}" '
+            f'WHERE _import_id IN (SELECT unnest(?::VARCHAR[])) AND "{time_col}" IS NOT NULL',
+            [import_ids],
+        )
+        if updated:
+            # rows an import replaced may have left another day or customer: compare each
+            # customer's hash of (key, day) in the rollup with the canonical rows
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _tw_custs_{entity} AS
+                SELECT customer_id FROM
+                  (SELECT customer_id, bit_xor(hash("{key}", "{time_col}"::DATE)) AS x
+                   FROM "{entity}" WHERE "{time_col}" IS NOT NULL GROUP BY customer_id) a
+                FULL JOIN (SELECT customer_id, bit_xor(key_xor) AS x FROM rollup_{entity}
+                           GROUP BY customer_id) b USING (customer_id)
+                WHERE a.x IS DISTINCT FROM b.x"""
+            )
+            self.con.execute(
+                f"DELETE FROM _tw_days_{entity} WHERE customer_id IN "
+                f"(SELECT customer_id FROM _tw_custs_{entity})"
+            )
+        else:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _tw_custs_{entity} (customer_id VARCHAR)"
+            )
+        days = self.one(f"SELECT count(*) FROM _tw_days_{entity}")[0]
+        custs = self.one(f"SELECT count(*) FROM _tw_custs_{entity}")[0]
+        return days, custs
+
+    def _rederive_rollup(self, entity: str, agg: str) -> None:
+        """Replace the rollup rows of the stale customer-days and customers."""
+        time_col = ENTITIES[entity].time_column
+        table = f"rollup_{entity}"
+        con = self.con
+        con.execute(
+            f"DELETE FROM {table} USING _tw_days_{entity} t "
+            f"WHERE {table}.customer_id = t.customer_id AND {table}.day = t.day"
+        )
+        con.execute(
+            f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _tw_custs_{entity})"
+        )
+        lo, hi = self.one(f"SELECT min(day), max(day) + 1 FROM _tw_days_{entity}")
+        if lo is not None:
+            # the day range lets DuckDB skip row groups of other days
+            rows = (
+                f'(SELECT o.* FROM "{entity}" o SEMI JOIN _tw_days_{entity} t '
+                f'ON o.customer_id = t.customer_id AND o."{time_col}"::DATE = t.day '
+                f"WHERE o.\"{time_col}\" >= '{lo}'::TIMESTAMP "
+                f"AND o.\"{time_col}\" < '{hi}'::TIMESTAMP)"
+            )
+            con.execute(f"INSERT INTO {table} {agg.format(src=rows)}")
+        rows = (
+            f'(SELECT * FROM "{entity}" WHERE customer_id IN '
+            f"(SELECT customer_id FROM _tw_custs_{entity}))"
+        )
+        con.execute(f"INSERT INTO {table} {agg.format(src=rows)}")
 
     # -- segments, moves and audiences --------------------------------------------------
     _SEGMENT_TABLES: ClassVar[dict[str, str]] = {

@@ -6,7 +6,8 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from tierwise.features import customer_features
+from tierwise.features import needed_features
+from tierwise.rollups import features_for_run
 from tierwise.steps.base import Step, StepContext, StepResult
 
 __all__ = ["STEP", "FeaturesStep"]
@@ -21,9 +22,10 @@ class FeaturesStep(Step):
     def run(self, profile: ir.Table | None, ctx: StepContext, state: dict[str, Any] | None
             ) -> StepResult:  # fmt: skip
         t = ctx.tables
-        table = customer_features(
-            t["customers"], t["orders"], t["events"], ctx.as_of, ctx.config.features
-        )
+        table = features_for_run(
+            t["customers"], t["orders"], t["events"], ctx.as_of, ctx.config.features,
+            columns=needed_features(ctx.config),
+        )  # fmt: skip
         return StepResult(table)
 
 

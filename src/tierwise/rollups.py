@@ -1,0 +1,112 @@
+"""Per-customer daily rollups of orders and events, kept in the store for fast daily runs.
+
+Three tables, maintained by the run from the import log (`tierwise.store.Store.refresh_rollups`):
+
+- ``rollup_orders``: per customer, day and channel — paid orders, amount and margin (decimal),
+  orders with a margin, items, coupon orders, refunds, first and last payment time;
+- ``rollup_events``: per customer, day, event type and channel — count, first and last time,
+  and the intention score's decay of the day (see `tierwise.features`);
+- ``rollup_sends``: each campaign send with its first response at or after it.
+
+Features computed from them equal the features computed from the raw rows, column by column
+(docs/rollups.md says how, feature by feature). The referral features (``brought_*``) still
+read raw rows: the few referral events that name a target customer. Rows written outside the
+importer (plain SQL) are noticed by their count and trigger a rebuild.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+
+from tierwise.config import FeatureConfig
+from tierwise.errors import StoreError
+from tierwise.features import customer_features
+from tierwise.store import Store
+
+__all__ = ["RollupTables", "features_for_run", "refresh_rollups", "rollup_tables"]
+
+
+@dataclass(frozen=True)
+class RollupTables:
+    """The rollup tables as Ibis tables, and the intention half-life they were built for."""
+
+    orders: ir.Table
+    events: ir.Table
+    sends: ir.Table
+    half_life_days: float
+
+
+def refresh_rollups(store: Store, cfg: FeatureConfig) -> dict:
+    """Bring the store's rollups up to date (atomically); see `Store.refresh_rollups`."""
+    return store.refresh_rollups(
+        half_life_days=cfg.intention.half_life_days,
+        send_types=list(cfg.campaign_send_types),
+        response_types=list(cfg.campaign_response_types),
+    )
+
+
+def rollup_tables(store: Store) -> RollupTables:
+    """The store's rollups as Ibis tables on its connection.
+
+    Raises
+    ------
+    StoreError
+        If the rollups have not been built yet.
+    """
+    state = store.rollup_state()
+    if state is None:
+        raise StoreError(f"{store.path} has no rollups yet; they are built by `tierwise run`")
+    con = ibis.duckdb.from_connection(store.con)
+    return RollupTables(
+        orders=con.table("rollup_orders"),
+        events=con.table("rollup_events"),
+        sends=con.table("rollup_sends"),
+        half_life_days=state["half_life_days"],
+    )
+
+
+def _store_of(table: ir.Table) -> Store | None:
+    """The writable tierwise store an Ibis table lives on, or ``None`` (Spark, read-only)."""
+    try:
+        backend = table._find_backend()
+    except Exception:  # an unbound table has no store
+        return None
+    con = getattr(backend, "con", None)
+    if backend.name != "duckdb" or not isinstance(con, duckdb.DuckDBPyConnection):
+        return None
+    try:
+        return Store.from_connection(con)
+    except StoreError:
+        return None
+
+
+def features_for_run(
+    customers: ir.Table,
+    orders: ir.Table,
+    events: ir.Table,
+    as_of: dt.date,
+    cfg: FeatureConfig,
+    *,
+    columns: Iterable[str] | None = None,
+) -> ir.Table:
+    """`customer_features` for a run: with ``features.rollups: true``, from the rollups when the
+    tables live in a writable tierwise store (brought up to date first), else from raw rows."""
+    store = _store_of(orders) if cfg.rollups else None
+    rollups = None
+    if store is not None:
+        try:
+            refresh_rollups(store, cfg)
+        except duckdb.Error:
+            # a read-only store cannot maintain its rollups: read the raw rows
+            pass
+        else:
+            rollups = rollup_tables(store)
+    return customer_features(
+        customers, orders, events, as_of, cfg, columns=columns, rollups=rollups
+    )

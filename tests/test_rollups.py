@@ -1,0 +1,229 @@
+"""Daily rollups: features read from them equal features read from the raw rows, they follow
+imports (new days, updated rows) incrementally, and a killed run leaves them consistent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import tierwise
+from tierwise.config import Config
+from tierwise.engine import duckdb_tables
+from tierwise.features import customer_features
+from tierwise.io import import_frame
+from tierwise.rollups import refresh_rollups, rollup_tables
+from tierwise.schema import ENTITIES
+from tierwise.store import Store
+from tinyshop import AS_OF, insert
+
+START = dt.datetime(2024, 1, 1)
+EVENT_TYPES = ["view", "like", "comment", "share", "referral", "review_photo", "campaign_send",
+               "campaign_open", "campaign_click", "follow", "message"]  # fmt: skip
+# short windows, lookback and half-life so every boundary falls inside two months of data
+CONFIG = Config.default().with_overrides({"features": {
+    "windows": [3, 7, 30], "response_window_days": 2, "profile_columns": "all",
+    "intention": {"lookback_days": 20, "half_life_days": 5},
+}})  # fmt: skip
+
+
+def _when(rng: np.random.Generator, days: int, first_day: int = 0) -> dt.datetime:
+    """A time in the range; one in four exactly at midnight."""
+    day = START + dt.timedelta(days=int(rng.integers(first_day, days)))
+    if rng.random() < 0.25:
+        return day
+    return day + dt.timedelta(microseconds=int(rng.integers(1, 86_400_000_000)))
+
+
+def random_shop(seed: int, n: int = 40, days: int = 60, first_day: int = 0) -> dict:
+    """Customers, orders and events with nulls, refunds, midnights, sends and answers."""
+    rng = np.random.default_rng(seed)
+    ids = [f"c{i:03d}" for i in range(n)]
+    pick = lambda xs: xs[int(rng.integers(len(xs)))]  # noqa: E731
+    customers = [
+        {"customer_id": c, "first_seen": _when(rng, days) if rng.random() < 0.8 else None,
+         "referrer_id": pick(ids) if rng.random() < 0.1 else None, "city": pick(["上海", "成都"])}
+        for c in ids
+    ]  # fmt: skip
+    orders = []
+    for i in range(n * 8):
+        amount = float(np.round(rng.uniform(1, 500), 2))
+        orders.append({
+            "order_id": f"o{seed}-{first_day}-{i}", "customer_id": pick(ids),
+            "paid_at": _when(rng, days, first_day), "amount": amount,
+            "gross_margin": float(np.round(amount * 0.3, 2)) if rng.random() < 0.5 else None,
+            "cost": float(np.round(amount * 0.6, 2)) if rng.random() < 0.3 else None,
+            "channel": pick(["store", "deal", "livestream", "juhuasuan", None, "pop_up"]),
+            "coupon_used": pick([True, False, None]), "item_count": pick([None, 1, 2, 5]),
+            "status": pick(["paid", "paid", "paid", "refunded", "cancelled"]),
+        })  # fmt: skip
+    events = []
+    for i in range(n * 40):
+        etype = pick(EVENT_TYPES)
+        target = pick(ids) if etype in ("referral", "share") and rng.random() < 0.5 else None
+        events.append({
+            "event_id": f"e{seed}-{first_day}-{i}", "customer_id": pick(ids),
+            "occurred_at": _when(rng, days, first_day), "event_type": etype,
+            "channel": pick(["douyin", "dianping", "taobao", "wechat_moments", None]),
+            "target_customer_id": target,
+        })  # fmt: skip
+    return {"customers": customers, "orders": orders, "events": events}
+
+
+def _table(entity: str, rows: list[dict]) -> pa.Table:
+    ent = ENTITIES[entity]
+    return pa.Table.from_pylist(
+        [{c: r.get(c) for c in ent.column_names} for r in rows], schema=ent.arrow_schema()
+    )
+
+
+def assert_same_features(store: Store, as_of: dt.date, config: Config = CONFIG) -> None:
+    """Every feature column from the rollups equals the one from the raw rows."""
+    t = duckdb_tables(store)
+    args = (t["customers"], t["orders"], t["events"], as_of, config.features)
+    raw = customer_features(*args).order_by("customer_id").to_pyarrow()
+    rolled = customer_features(*args, rollups=rollup_tables(store))
+    rolled = rolled.order_by("customer_id").to_pyarrow()
+    assert rolled.schema == raw.schema
+    for col in raw.column_names:
+        assert rolled[col].equals(raw[col]), f"{col} as of {as_of}"
+
+
+def rollup_contents(store: Store) -> dict[str, list]:
+    return {
+        t: store.con.execute(f"SELECT * FROM rollup_{t} ORDER BY ALL").fetchall()
+        for t in ("orders", "events", "sends")
+    }
+
+
+def test_demo_shop_features_from_rollups_equal_raw(demo_shop):
+    store = Store(":memory:")
+    for entity in ENTITIES:
+        insert(store, entity, getattr(demo_shop, entity).to_pylist())
+    config = Config.default().with_overrides({"features": {"profile_columns": "all"}})
+    assert refresh_rollups(store, config.features)["mode"] == "built"
+    for as_of in (demo_shop.as_of, demo_shop.as_of - dt.timedelta(days=200)):
+        assert_same_features(store, as_of, config)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_shops_features_from_rollups_equal_raw(seed):
+    shop = random_shop(seed)
+    store = Store(":memory:")
+    for entity, rows in shop.items():
+        insert(store, entity, rows)
+    refresh_rollups(store, CONFIG.features)
+    for day in (5, 21, 40, 59, 70):
+        assert_same_features(store, (START + dt.timedelta(days=day)).date())
+
+
+def test_tiny_shop_rollups(tiny_store):
+    refresh_rollups(tiny_store, Config.default().features)
+    config = Config.default().with_overrides({"features": {"profile_columns": "all"}})
+    assert_same_features(tiny_store, AS_OF, config)
+    t = duckdb_tables(tiny_store)
+    f = customer_features(t["customers"], t["orders"], t["events"], AS_OF, config.features,
+                          rollups=rollup_tables(tiny_store))  # fmt: skip
+    loyal = f.to_pandas().set_index("customer_id").loc["loyal"]
+    assert loyal.orders == 3 and loyal.refunds == 1 and loyal.campaign_responses_365 == 1
+
+
+def _import_shop(store: Store, shop: dict, **options: object) -> None:
+    for entity in ("customers", "orders", "events"):
+        if shop[entity]:
+            import_frame(store, entity, _table(entity, shop[entity]), options=options)
+
+
+def _updates(shop: dict) -> list[dict]:
+    """Orders of an earlier import changed: moved to another day, another customer, refunded."""
+    o = [dict(r) for r in shop["orders"][:6]]
+    o[0]["paid_at"] = o[0]["paid_at"] + dt.timedelta(days=3)
+    o[1]["customer_id"] = "c000" if o[1]["customer_id"] != "c000" else "c001"
+    o[2]["status"] = "refunded" if o[2]["status"] != "refunded" else "paid"
+    o[3]["amount"] = o[3]["amount"] + 100.0
+    o[4]["paid_at"] = o[4]["paid_at"] - dt.timedelta(days=20)
+    o[4]["customer_id"] = "c002"
+    return o
+
+
+def test_incremental_maintenance_follows_new_days_and_updated_rows():
+    store = Store(":memory:")
+    first = random_shop(4, days=40)
+    _import_shop(store, first)
+    assert refresh_rollups(store, CONFIG.features)["mode"] == "built"
+    later = random_shop(5, days=55, first_day=40)
+    _import_shop(store, {"customers": [], "orders": later["orders"], "events": later["events"]})
+    import_frame(store, "orders", _table("orders", _updates(first)),
+                 options={"on_conflict": "update"})  # fmt: skip
+    stats = refresh_rollups(store, CONFIG.features)
+    assert stats["mode"] == "updated" and stats["customer_days"] > 0 and stats["customers"] >= 2
+    for day in (10, 30, 41, 54):
+        assert_same_features(store, (START + dt.timedelta(days=day)).date())
+    incremental = rollup_contents(store)
+    assert refresh_rollups(store, CONFIG.features)["mode"] == "current"
+    store.con.execute("DELETE FROM tierwise_meta WHERE key = 'rollups'")
+    assert refresh_rollups(store, CONFIG.features)["mode"] == "built"
+    assert rollup_contents(store) == incremental
+
+
+def test_rows_written_outside_the_importer_and_a_new_half_life_rebuild(tiny_store):
+    cfg = Config.default().features
+    refresh_rollups(tiny_store, cfg)
+    late = {"event_id": "late-like", "customer_id": "fan", "event_type": "like",
+            "occurred_at": dt.datetime(2024, 6, 30, 9)}  # fmt: skip
+    insert(tiny_store, "events", [late])
+    assert refresh_rollups(tiny_store, cfg)["mode"] == "built"
+    config = Config.default().with_overrides({"features": {"intention": {"half_life_days": 9}}})
+    assert refresh_rollups(tiny_store, config.features)["mode"] == "built"
+    assert_same_features(tiny_store, AS_OF, config)
+
+
+KILLED_RUN = """
+import os, signal, sys, datetime as dt
+from tierwise.project import Project
+from tierwise.store import Store
+original = Store._rederive_rollup
+def rederive_then_die(self, *args):
+    original(self, *args)
+    os.kill(os.getpid(), signal.SIGKILL)  # mid-maintenance, before the commit
+Store._rederive_rollup = rederive_then_die
+Project(sys.argv[1]).run(as_of=dt.date.fromisoformat(sys.argv[2]))
+"""
+
+
+def test_a_run_killed_during_maintenance_leaves_snapshot_and_rollups_consistent(tmp_path):
+    p = tierwise.Project.init(tmp_path / "shop")
+    (tmp_path / "shop" / "tierwise.yaml").write_text(
+        "clv: {enabled: false}\ntags: {enabled: false}\nfeatures: {rollups: true}\n",
+        encoding="utf-8",
+    )
+    p = tierwise.Project(tmp_path / "shop")
+    first = random_shop(6, days=40)
+    _import_shop(p.store, first)
+    day1 = (START + dt.timedelta(days=39)).date()
+    p.run(as_of=day1)
+    before = rollup_contents(p.store)
+    profiles = p.store.read_profiles(day1)
+    later = random_shop(7, days=50, first_day=40)
+    _import_shop(p.store, {"customers": [], "orders": later["orders"], "events": later["events"]})
+    p.close()
+    day2 = (START + dt.timedelta(days=49)).date()
+    env = {**os.environ, "PYTHONPATH": str(Path(tierwise.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", KILLED_RUN, str(tmp_path / "shop"), str(day2)],
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    p = tierwise.Project(tmp_path / "shop")
+    assert p.snapshots() == [day1]
+    assert p.store.read_profiles(day1).equals(profiles)
+    assert rollup_contents(p.store) == before
+    p.run(as_of=day2)
+    assert p.snapshots() == [day1, day2]
+    assert_same_features(p.store, day2, p.config)
+    p.close()
