@@ -32,6 +32,7 @@ __all__ = [
     "TagsConfig",
     "default_config_text",
     "load_config",
+    "merge_mappings",
 ]
 
 _IDENT = r"^[a-z][a-z0-9_]*$"
@@ -340,11 +341,13 @@ def default_config_text() -> str:
     return resources.files("tierwise").joinpath("defaults/config.yaml").read_text("utf-8")
 
 
-def _merge(base: Any, over: Any) -> Any:
+def merge_mappings(base: Any, over: Any) -> Any:
+    """``over`` merged into ``base``: mappings key by key, everything else (lists too) replaced
+    whole — the rule for a project's files over the packaged defaults."""
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for key, value in over.items():
-            out[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
+            out[key] = merge_mappings(base[key], value) if key in base else copy.deepcopy(value)
         return out
     return copy.deepcopy(over)
 
@@ -352,7 +355,7 @@ def _merge(base: Any, over: Any) -> Any:
 def _merge_config(base: dict[str, Any], over: dict[str, Any]) -> Any:
     """`_merge`, except that a scheme given new labels but no ``expect:`` drops the old
     expectations (they name the labels that were replaced)."""
-    out = _merge(base, over)
+    out = merge_mappings(base, over)
     schemes = over.get("schemes") if isinstance(over, dict) else None
     for name, scheme in (schemes or {}).items():
         if isinstance(scheme, dict) and "labels" in scheme and "expect" not in scheme:

@@ -8,7 +8,6 @@ Every error names the file and the place, e.g.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from functools import cached_property
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tierwise.config import merge_mappings
 from tierwise.errors import ConfigError
 from tierwise.playbooks._selectors import Selector, _closest, parse_selector
 
@@ -291,15 +291,6 @@ def default_playbooks_text() -> str:
     return resources.files("tierwise").joinpath("defaults/playbooks.yaml").read_text("utf-8")
 
 
-def _merge(base: Any, over: Any) -> Any:
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for key, value in over.items():
-            out[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
-        return out
-    return copy.deepcopy(over)
-
-
 def _where(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
@@ -331,7 +322,7 @@ def load_playbooks(path: str | Path | None = None, *, data: dict | None = None) 
     if over is not None:
         if not isinstance(over, dict):
             raise ConfigError(f"{source}: expected a mapping at the top level")
-        merged = _merge(merged, over)
+        merged = merge_mappings(merged, over)
     merged["source"] = source
     try:
         parsed = PlaybookFile.model_validate(merged)
