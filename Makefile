@@ -18,7 +18,8 @@ demo: $(STAMP)
 
 # the dashboard tests drive Debian's Chromium (Playwright's own browser download is not used)
 chromium:
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
+	@(test -x /usr/bin/chromium && dpkg -s fonts-noto-cjk >/dev/null 2>&1) || \
+		(apt-get update && apt-get install -y chromium fonts-noto-cjk)
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests bench
