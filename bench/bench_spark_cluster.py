@@ -35,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 
 from bench_spine import compare, load_shop
-from tierwise.engine import export_tables
+from tierwise.backends import export_tables
 from tierwise.project import Project
 from tierwise.spark_cluster import SparkCluster, driver_env
 
@@ -134,7 +134,7 @@ class TreePeak:
 
 def run_job(args: argparse.Namespace) -> None:
     """In the child: open the project, run, print the seconds as JSON."""
-    from tierwise.engine import spark_session
+    from tierwise.backends import spark_session
 
     with Project(args.project) as p:
         if not args.full:

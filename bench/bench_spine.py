@@ -340,7 +340,7 @@ def _as_of(work: Path, last_day: bool = False) -> dt.date:
 
 
 def _profiles(store: Store, as_of: dt.date, config: Config) -> tuple[pa.Table, dict, Any]:
-    from tierwise.engine import duckdb_tables
+    from tierwise.backends import duckdb_tables
     from tierwise.pipeline import compute_profiles
 
     t = duckdb_tables(store)

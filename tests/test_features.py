@@ -7,8 +7,8 @@ import datetime as dt
 import ibis
 import pytest
 
+from tierwise.backends import duckdb_tables
 from tierwise.config import Config
-from tierwise.engine import duckdb_tables
 from tierwise.features import customer_features, feature_columns
 from tinyshop import AS_OF, insert, order
 

@@ -29,8 +29,8 @@ def test_no_referrals_gives_an_empty_table():
 
 
 def test_profiles_carry_influence(tiny_store):
+    from tierwise.backends import duckdb_tables
     from tierwise.config import Config
-    from tierwise.engine import duckdb_tables
     from tierwise.pipeline import compute_profiles
     from tinyshop import AS_OF
 

@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from tierwise.backends import duckdb_tables
 from tierwise.config import Config
-from tierwise.engine import duckdb_tables
 from tierwise.errors import ConfigError
 from tierwise.intention import intention_crossings
 from tierwise.store import Store

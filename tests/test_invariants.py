@@ -8,8 +8,8 @@ import ibis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tierwise.backends import duckdb_tables
 from tierwise.config import Config
-from tierwise.engine import duckdb_tables
 from tierwise.steps.runner import run_steps, state_entry
 from tierwise.store import Store
 from tinyshop import insert

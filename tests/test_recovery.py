@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tierwise.backends import duckdb_tables
 from tierwise.config import Config
-from tierwise.engine import duckdb_tables
 from tierwise.metrics import label_recovery, multilabel_recovery
 from tierwise.pipeline import compute_profiles
 

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pytest
 
 import tierwise
+from tierwise.backends import duckdb_tables
 from tierwise.config import Config
-from tierwise.engine import duckdb_tables
 from tierwise.features import customer_features
 from tierwise.io import import_frame
 from tierwise.rollups import refresh_rollups, rollup_tables

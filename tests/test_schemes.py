@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
+from tierwise.backends import duckdb_tables
 from tierwise.config import Config
-from tierwise.engine import duckdb_tables
 from tierwise.evidence import labels_query
 from tierwise.pipeline import compute_profiles
 from tinyshop import AS_OF

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from tierwise.backends import duckdb_tables, spark_session, spark_tables
 from tierwise.config import Config
-from tierwise.engine import duckdb_tables, spark_session, spark_tables
 from tierwise.pipeline import compute_profiles
 from tierwise.store import Store
 from tinyshop import AS_OF

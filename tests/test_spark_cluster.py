@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from test_spark import assert_same_profiles
-from tierwise.engine import export_tables
+from tierwise.backends import export_tables
 from tierwise.project import Project
 from tierwise.spark_cluster import ClusterError, SparkCluster, driver_env, stop_recorded
 

@@ -11,11 +11,11 @@ import pytest
 from sklearn.base import clone
 from typer.testing import CliRunner
 
+from tierwise.backends import duckdb_tables
 from tierwise.cli import app
 from tierwise.clv.quadrant import axis_line, two_means_line
 from tierwise.config import Config
 from tierwise.demo_run import run_demo
-from tierwise.engine import duckdb_tables
 from tierwise.errors import FittedStateError, TierwiseError
 from tierwise.lifetime_value import clv_inputs, margin_rates
 from tierwise.project import Project

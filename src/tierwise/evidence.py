@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tierwise.config import Config
-from tierwise.schemes.engine import DEFAULT_RULE, multi_column, rule_column, scheme_params
+from tierwise.schemes.labeling import DEFAULT_RULE, multi_column, rule_column, scheme_params
 from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
 
 __all__ = ["LABEL_COLUMNS", "labels_query"]

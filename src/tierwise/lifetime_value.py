@@ -153,7 +153,7 @@ def _empty(note: str) -> CLVResult:
 def _from_state(state: dict[str, Any]) -> tuple[Any, Any]:
     """Rebuild fitted models from their stored parameters."""
     from tierwise.clv import GammaGammaModel
-    from tierwise.clv.validation import MODELS
+    from tierwise.clv.holdout import MODELS
 
     classes = {cls.__name__: cls for cls in MODELS.values()}
     spec = state["model"]

@@ -191,7 +191,7 @@ class Project:
         spark : SparkSession, optional
             The session for ``engine="spark"``; a local one by default.
         source : str or Path, optional
-            Parquet folder for Spark (see `tierwise.engine.spark_tables`).
+            Parquet folder for Spark (see `tierwise.backends.spark_tables`).
         rfm : RFMBinner, optional
             Score on these fitted edges instead of fitting new ones.
         fit_from : datetime.date or "latest", optional
@@ -221,11 +221,11 @@ class Project:
                 )
         fitted, fitted_source = self._fitted_state(as_of, fit_from, refit)
         if engine == "duckdb":
-            from tierwise.engine import duckdb_tables
+            from tierwise.backends import duckdb_tables
 
             tables = duckdb_tables(self.store)
         elif engine == "spark":
-            from tierwise.engine import spark_session, spark_tables
+            from tierwise.backends import spark_session, spark_tables
 
             say("starting Spark")
             session = spark or spark_session()
@@ -362,7 +362,7 @@ class Project:
             `tierwise.intention.intention_crossings`). Thresholds are the ``high`` and
             ``medium`` params of the ``intention`` scheme.
         """
-        from tierwise.engine import duckdb_tables
+        from tierwise.backends import duckdb_tables
         from tierwise.intention import intention_crossings
 
         dates = self.store.snapshots()
@@ -428,7 +428,7 @@ class Project:
             Per-customer predictions, the fitted models (parameters, standard errors,
             confidence intervals) and the learned quadrant thresholds.
         """
-        from tierwise.engine import duckdb_tables
+        from tierwise.backends import duckdb_tables
         from tierwise.lifetime_value import clv_inputs, fit_clv
 
         as_of = as_of or self.default_as_of()
@@ -598,8 +598,8 @@ class Project:
             Tables (pandas) per label, the declared orderings checked, CLV and P(alive) by
             decile, and ``.contradictions``.
         """
+        from tierwise.backends import duckdb_tables
         from tierwise.backtest import backtest
-        from tierwise.engine import duckdb_tables
 
         say = progress or (lambda _msg: None)
         until = until or self.default_as_of()

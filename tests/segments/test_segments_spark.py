@@ -6,7 +6,7 @@ import pytest
 from handmade import KNOWN
 from test_compiler import make_context, members
 
-from tierwise.engine import spark_session
+from tierwise.backends import spark_session
 
 pytestmark = pytest.mark.spark
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from service_testkit import Api
 
-from tierwise.engine import duckdb_tables
+from tierwise.backends import duckdb_tables
 from tierwise.features import intention_score
 from tierwise.intention import intention_crossings
 from tierwise.project import Project

@@ -81,7 +81,7 @@ def run(
     with open_project(project) as p, out.status("starting…") as status:
         spark = None
         if engine == "spark":
-            from tierwise.engine import spark_session
+            from tierwise.backends import spark_session
 
             status.update("[bold]starting Spark…")
             spark = spark_session(spark_master)

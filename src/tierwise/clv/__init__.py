@@ -17,11 +17,17 @@ hyper-parameters, ``fit`` returns ``self``, learned state ends with ``_``.
 from __future__ import annotations
 
 from ._base import MLEModel, TransactionModel
+from ._checks import InvalidInputError
 from ._errors import ConvergenceError, NumericalError
-from ._validation import InvalidInputError
 from .bgnbd import BGNBDModel
 from .data import calibration_and_holdout_data, daily_transactions, summary_from_transactions
 from .gammagamma import GammaGammaModel
+from .holdout import (
+    MODELS,
+    CalibrationHoldoutReport,
+    calibration_holdout_report,
+    make_model,
+)
 from .ltv import (
     customer_lifetime_value,
     expected_loyalty,
@@ -38,12 +44,6 @@ from .simulate import (
     simulate_mbgnbd,
     simulate_nbd,
     simulate_paretonbd,
-)
-from .validation import (
-    MODELS,
-    CalibrationHoldoutReport,
-    calibration_holdout_report,
-    make_model,
 )
 
 __all__ = [

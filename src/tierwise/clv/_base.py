@@ -29,8 +29,8 @@ from sklearn.base import BaseEstimator
 
 from tierwise.errors import NotFittedError
 
+from ._checks import InvalidInputError, as_rfm, check_rfm
 from ._errors import ConvergenceError, NumericalError
-from ._validation import InvalidInputError, as_rfm, check_rfm
 
 __all__ = [
     "LOG_BOUND",

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from ._base import RFMData, TransactionModel, ensure_finite
-from ._validation import check_count, check_time
+from ._checks import check_count, check_time
 
 __all__ = ["BGNBDModel"]
 

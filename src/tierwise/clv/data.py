@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import InvalidInputError
+from ._checks import InvalidInputError
 
 __all__ = [
     "UNIT_DAYS",

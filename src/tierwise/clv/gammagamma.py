@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from ._base import MLEModel, ensure_finite, group_rows, weights_from
-from ._validation import InvalidInputError, check_monetary
+from ._checks import InvalidInputError, check_monetary
 
 __all__ = ["GammaGammaModel"]
 

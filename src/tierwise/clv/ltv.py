@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ._base import TransactionModel
-from ._validation import InvalidInputError, check_monetary, check_rfm
+from ._checks import InvalidInputError, check_monetary, check_rfm
 from .data import unit_days
 from .gammagamma import GammaGammaModel
 

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from ._base import RFMData, ensure_finite
-from ._validation import check_count, check_time
+from ._checks import check_count, check_time
 from .bgnbd import BGNBDModel, _add_dropout_mixture
 
 __all__ = ["MBGNBDModel"]

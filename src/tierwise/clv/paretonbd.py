@@ -47,7 +47,7 @@ from ._base import (
     gauss_legendre_nodes,
     tanh_sinh_nodes,
 )
-from ._validation import check_count, check_rfm, check_time
+from ._checks import check_count, check_rfm, check_time
 
 __all__ = ["ParetoNBDModel"]
 

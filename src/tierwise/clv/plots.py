@@ -16,8 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ._base import TransactionModel
-from ._validation import InvalidInputError, as_rfm, check_rfm
-from .validation import CalibrationHoldoutReport
+from ._checks import InvalidInputError, as_rfm, check_rfm
+from .holdout import CalibrationHoldoutReport
 
 __all__ = [
     "frequency_histogram_data",

@@ -34,7 +34,7 @@ from sklearn.base import BaseEstimator
 
 from tierwise.errors import NotFittedError
 
-from ._validation import InvalidInputError
+from ._checks import InvalidInputError
 
 __all__ = ["QUADRANTS", "LoyaltyProfitQuadrant", "QuadrantInfo", "axis_line", "two_means_line"]
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import InvalidInputError
+from ._checks import InvalidInputError
 
 __all__ = [
     "simulate_bgnbd",

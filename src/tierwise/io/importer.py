@@ -18,9 +18,7 @@ import pyarrow.csv as pcsv
 
 from tierwise.errors import ConfigError, ImportValidationError
 from tierwise.export import neutralise_formulas, restore_formulas
-from tierwise.io.mapping import ColumnMapping, MappingError, load_mapping
-from tierwise.io.options import ImportOptions
-from tierwise.io.plan import (
+from tierwise.io.import_plan import (
     ImportPlan,
     _q,
     _span,
@@ -35,6 +33,8 @@ from tierwise.io.plan import (
     parse_select,
     typed_literal,
 )
+from tierwise.io.mapping import ColumnMapping, MappingError, load_mapping
+from tierwise.io.options import ImportOptions
 from tierwise.io.readers import RawData, frame_to_raw, read_file
 from tierwise.io.report import LOG_PROBLEMS, ImportRejected, ImportReport, Problem
 from tierwise.io.returns import net_returns

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from tierwise.io.plan import ImportPlan, ident, lit
+from tierwise.io.import_plan import ImportPlan, ident, lit
 
 __all__ = ["net_returns"]
 

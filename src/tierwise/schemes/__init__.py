@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tierwise.schemes.engine import apply_schemes, multi_column, rule_column
+from tierwise.schemes.labeling import apply_schemes, multi_column, rule_column
 from tierwise.schemes.rfm import RFM_COLUMNS, RFMBinner
 from tierwise.schemes.rules import FUNCTIONS, Condition
 

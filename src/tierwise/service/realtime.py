@@ -115,7 +115,7 @@ class IntentionTracker:
         """Recompute every customer's state from the stored events, anchored at ``now``
         (the current local time by default) or at the customer's newest event when later;
         the number of customers with a state."""
-        from tierwise.engine import duckdb_tables
+        from tierwise.backends import duckdb_tables
 
         now = now or dt.datetime.now()
         e = duckdb_tables(self.store)["events"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from tierwise.schemes.engine import apply_schemes
+from tierwise.schemes.labeling import apply_schemes
 from tierwise.steps.base import Step, StepContext, StepResult
 
 __all__ = ["STEP", "SchemesStep"]

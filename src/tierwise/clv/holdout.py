@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ._base import TransactionModel
-from ._validation import InvalidInputError
+from ._checks import InvalidInputError
 from .bgnbd import BGNBDModel
 from .data import _timestamp, calibration_and_holdout_data, daily_transactions, unit_days
 from .mbgnbd import MBGNBDModel
