@@ -762,6 +762,10 @@ class DemoShop:
         Last day of the data; nothing is stamped after it.
     seed : int
         Seed the shop was generated with.
+    params : dict
+        The generation arguments.
+    extras : dict of str to pyarrow.Table
+        Further files planted beside the three tables (e.g. identity links), by name.
     """
 
     customers: pa.Table
@@ -771,15 +775,17 @@ class DemoShop:
     as_of: dt.date
     seed: int
     params: dict[str, object] = field(default_factory=dict)
+    extras: dict[str, pa.Table] = field(default_factory=dict)
 
     @property
     def tables(self) -> dict[str, pa.Table]:
-        """The four tables by name."""
+        """Every table by name: the three canonical ones, the truth and the extras."""
         return {
             "customers": self.customers,
             "orders": self.orders,
             "events": self.events,
             "truth": self.truth,
+            **self.extras,
         }
 
     def write(
