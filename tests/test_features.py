@@ -132,7 +132,7 @@ def test_profile_columns_all_lists_every_feature():
     from tierwise.features import needed_features
 
     config = Config.default()
-    assert config.features.profile_columns == "all"
-    assert needed_features(config) == feature_columns(config.features)
-    needed = config.with_overrides({"features": {"profile_columns": "needed"}})
-    assert len(needed_features(needed)) < len(feature_columns(config.features))
+    assert config.features.profile_columns == "needed"  # pruning is the default
+    assert len(needed_features(config)) < len(feature_columns(config.features))
+    every = config.with_overrides({"features": {"profile_columns": "all"}})
+    assert needed_features(every) == feature_columns(config.features)

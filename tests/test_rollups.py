@@ -227,3 +227,34 @@ def test_a_run_killed_during_maintenance_leaves_snapshot_and_rollups_consistent(
     assert p.snapshots() == [day1, day2]
     assert_same_features(p.store, day2, p.config)
     p.close()
+
+
+def _clv_frame(table) -> pa.Table:
+    return table.order_by("customer_id").to_pyarrow()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_clv_inputs_from_the_rollup_equal_raw(seed, demo_shop):
+    from tierwise.lifetime_value import clv_inputs, clv_inputs_from_rollup
+
+    store = Store(":memory:")
+    shop = random_shop(seed) if seed == 1 else {e: getattr(demo_shop, e).to_pylist()
+                                                for e in ENTITIES}  # fmt: skip
+    for entity, rows in shop.items():
+        insert(store, entity, rows)
+    refresh_rollups(store, CONFIG.features)
+    t = duckdb_tables(store)
+    days = [10, 40, 59] if seed == 1 else [-400, 0]
+    base = START.date() if seed == 1 else demo_shop.as_of
+    for day in days:
+        as_of = base + dt.timedelta(days=day)
+        raw = _clv_frame(clv_inputs(t["orders"], as_of))
+        rolled = _clv_frame(clv_inputs_from_rollup(rollup_tables(store).orders, as_of))
+        assert raw.num_rows > 0 and raw.column_names == rolled.column_names
+        assert raw["customer_id"].equals(rolled["customer_id"])
+        for col in raw.column_names[1:]:
+            np.testing.assert_allclose(
+                raw[col].to_numpy(zero_copy_only=False).astype(float),
+                rolled[col].to_numpy(zero_copy_only=False).astype(float),
+                rtol=1e-12, atol=1e-9, equal_nan=True, err_msg=col,
+            )  # fmt: skip

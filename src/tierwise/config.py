@@ -82,8 +82,9 @@ class FeatureConfig(_Strict):
     referral_types: list[str]
     creator_types: list[str]
     intention: IntentionConfig
-    profile_columns: Literal["needed", "all"] = "all"
-    rollups: bool = False
+    profile_columns: Literal["needed", "all"] = "needed"
+    rollups: bool = True
+    keep_columns: list[str] = []
 
     @field_validator("windows")
     @classmethod

@@ -498,25 +498,20 @@ def _closure(wanted: set[str], all_columns: list[str]) -> set[str]:
     return need
 
 
-def needed_features(config: Config) -> list[str]:
+def needed_features(config: Config, *, extra: Iterable[str] = ()) -> list[str]:
     """The feature columns a run of ``config`` reads, in output order.
 
-    Rule conditions of every scheme, the RFM scores (recency, orders, monetary total), the
-    referral influence step (orders, first order, monetary total), CLV when enabled (margins),
-    ``main_channel`` (where actions reach a customer) and what those are derived from; ids and
-    attributes always. With
+    What `tierwise.columns_read.columns_read` finds (rule conditions, the steps, the backtest,
+    ``features.keep_columns`` and ``extra``, e.g. the columns of saved segments and playbooks)
+    and what those are derived from; ids and attributes always. With
     ``features.profile_columns: all`` every feature column.
     """
+    from tierwise.columns_read import columns_read
+
     all_columns = feature_columns(config.features)
     if config.features.profile_columns == "all":
         return all_columns
-    # main_channel: where an action reaches a customer (self-directed buyers, exports)
-    read = {"orders", "recency_days", "monetary_total", "first_order_at", "main_channel"}
-    if config.clv.enabled:
-        read |= {"margin_total", "margin_orders"}
-    for name, scheme in config.schemes.items():
-        for _, cond in scheme.conditions(name):
-            read |= cond.names()
+    read = columns_read(config, extra=extra)
     need = _closure(read & set(all_columns), all_columns)
     return [c for c in all_columns if c in need]
 

@@ -23,7 +23,10 @@ from tierwise.config import CLVConfig
 from tierwise.errors import TierwiseError
 from tierwise.features import cutoff_of
 
-__all__ = ["CLV_COLUMNS", "CLVResult", "clv_inputs", "fit_clv", "margin_rates"]
+__all__ = [
+    "CLV_COLUMNS", "CLVResult", "clv_inputs", "clv_inputs_from_rollup", "fit_clv",
+    "margin_rates",
+]  # fmt: skip
 
 CLV_COLUMNS = {
     "p_alive": "probability the customer is still active",
@@ -63,6 +66,24 @@ def clv_inputs(orders: ir.Table, as_of: dt.date) -> ir.Table:
         margin_orders=margin.count(),
         margin_base=o.amount.cast(_MONEY).sum(where=margin.notnull()),
     )
+    return _buyer_stats(daily, as_of)
+
+
+def clv_inputs_from_rollup(rollup_orders: ir.Table, as_of: dt.date) -> ir.Table:
+    """`clv_inputs` from the per customer, day and channel order rollup
+    (`tierwise.rollups`): the same figures, read from one row per customer-day-channel."""
+    r = rollup_orders.filter((rollup_orders.day <= ibis.date(as_of)) & (rollup_orders.paid > 0))
+    daily = r.group_by(["customer_id", "day"]).aggregate(
+        amount=r.amount.sum(),
+        margin=r.margin.sum(),
+        margin_orders=r.margin_n.sum(),
+        margin_base=r.margin_base.sum(),
+    )
+    return _buyer_stats(daily, as_of)
+
+
+def _buyer_stats(daily: ir.Table, as_of: dt.date) -> ir.Table:
+    """Per buyer figures of `clv_inputs` from one row per customer and purchase day."""
     first = daily.day.min().over(group_by=daily.customer_id)
     prev = daily.day.lag().over(group_by=daily.customer_id, order_by=daily.day)
     daily = daily.mutate(first_day=first, gap=daily.day.delta(prev, unit="day").cast("float64"))

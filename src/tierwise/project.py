@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,15 +47,19 @@ class CustomerProfile:
     as_of: dt.date
     features: dict[str, Any]
     labels: list[dict[str, Any]]
+    absent: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-friendly)."""
-        return {
+        """Plain data (JSON-friendly); ``absent`` only when asked for (`Project.show`)."""
+        out = {
             "customer_id": self.customer_id,
             "as_of": self.as_of.isoformat(),
             "features": {k: _jsonable(v) for k, v in self.features.items()},
             "labels": self.labels,
         }
+        if self.absent:
+            out["absent"] = list(self.absent)
+        return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -178,6 +182,7 @@ class Project:
         fit_from: dt.date | Literal["latest"] | None = None,
         refit: bool = False,
         progress: Progress | None = None,
+        all_columns: bool = False,
     ) -> ProfileRun:
         """Compute every customer's features and labels as of a day and store the snapshot.
 
@@ -202,6 +207,9 @@ class Project:
             Learn everything anew even when ``run.fit`` is ``reuse_latest``.
         progress : callable, optional
             Called with a short description before each step.
+        all_columns : bool
+            Compute every feature column, not only those the config, the saved segments and
+            the playbooks read (`tierwise.columns_read`).
 
         Raises
         ------
@@ -237,8 +245,9 @@ class Project:
             raise ValueError(f"engine must be duckdb or spark, not {engine!r}")
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
-            tables["customers"], tables["orders"], tables["events"], as_of, self.config,
-            rfm=rfm, fitted=fitted, fitted_source=fitted_source, base_dir=self.directory,
+            tables["customers"], tables["orders"], tables["events"], as_of,
+            self.run_config(all_columns=all_columns), rfm=rfm, fitted=fitted,
+            fitted_source=fitted_source, base_dir=self.directory,
         )  # fmt: skip
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
@@ -310,8 +319,11 @@ class Project:
         as_of = as_of or self.store.latest_snapshot()
         return _convert(self.store.read_labels(as_of, customer_id), format)
 
-    def show(self, customer_id: str, as_of: dt.date | None = None) -> CustomerProfile:
-        """One customer's features, labels and the evidence of each label."""
+    def show(
+        self, customer_id: str, as_of: dt.date | None = None, *, absent: bool = False
+    ) -> CustomerProfile:
+        """One customer's features, labels and the evidence of each label; with ``absent``
+        also the feature columns the snapshot did not compute (nothing read them)."""
         as_of = as_of or self.store.latest_snapshot()
         features = self.store.customer_profile(as_of, customer_id)
         if features is None:
@@ -319,7 +331,8 @@ class Project:
         labels = self.store.read_labels(as_of, customer_id).to_pylist()
         for lab in labels:
             lab["evidence"] = json.loads(lab["evidence"])
-        return CustomerProfile(customer_id, as_of, features, labels)
+        missing = self.absent_columns(as_of) if absent else []
+        return CustomerProfile(customer_id, as_of, features, labels, missing)
 
     def summary(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas") -> Any:
         """Customers per label of every scheme, with zh/en names.
@@ -709,3 +722,27 @@ class Project:
         twin = Project(self.directory, read_only=self.read_only)
         twin._store = self.store.sibling()
         return twin
+
+    # -- the columns a run computes ------------------------------------------------------
+    def run_config(self, *, all_columns: bool = False) -> Config:
+        """The config a run computes with: every feature column (``all_columns``), or the
+        saved segments' and playbooks' columns added to ``features.keep_columns``."""
+        from tierwise.columns_read import project_columns_read
+
+        if all_columns:
+            return self.config.with_overrides({"features": {"profile_columns": "all"}})
+        if self.config.features.profile_columns == "all":
+            return self.config
+        extra = project_columns_read(self.directory) - set(self.config.features.keep_columns)
+        if not extra:
+            return self.config
+        keep = [*self.config.features.keep_columns, *sorted(extra)]
+        return self.config.with_overrides({"features": {"keep_columns": keep}})
+
+    def absent_columns(self, as_of: dt.date | None = None) -> list[str]:
+        """Feature columns a snapshot does not hold: nothing its run read them (compute them
+        with ``tierwise run --all-columns``)."""
+        from tierwise.features import feature_columns
+
+        have = set(self.store.profile_columns(as_of or self.store.latest_snapshot()))
+        return [c for c in feature_columns(self.config.features) if c not in have]

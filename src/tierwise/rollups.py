@@ -29,7 +29,9 @@ from tierwise.errors import StoreError
 from tierwise.features import customer_features
 from tierwise.store import Store
 
-__all__ = ["RollupTables", "features_for_run", "refresh_rollups", "rollup_tables"]
+__all__ = [
+    "RollupTables", "current_rollups", "features_for_run", "refresh_rollups", "rollup_tables",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,21 @@ def _store_of(table: ir.Table) -> Store | None:
         return None
 
 
+def current_rollups(orders: ir.Table, cfg: FeatureConfig) -> RollupTables | None:
+    """The rollups of the writable tierwise store ``orders`` lives on, brought up to date
+    first; ``None`` when ``features.rollups`` is off, the tables are not in such a store
+    (Spark, Parquet) or the store is read-only (the caller reads the raw rows)."""
+    store = _store_of(orders) if cfg.rollups else None
+    if store is None:
+        return None
+    try:
+        refresh_rollups(store, cfg)
+    except duckdb.Error:
+        # a read-only store cannot maintain its rollups: read the raw rows
+        return None
+    return rollup_tables(store)
+
+
 def features_for_run(
     customers: ir.Table,
     orders: ir.Table,
@@ -97,16 +114,7 @@ def features_for_run(
 ) -> ir.Table:
     """`customer_features` for a run: with ``features.rollups: true``, from the rollups when the
     tables live in a writable tierwise store (brought up to date first), else from raw rows."""
-    store = _store_of(orders) if cfg.rollups else None
-    rollups = None
-    if store is not None:
-        try:
-            refresh_rollups(store, cfg)
-        except duckdb.Error:
-            # a read-only store cannot maintain its rollups: read the raw rows
-            pass
-        else:
-            rollups = rollup_tables(store)
+    rollups = current_rollups(orders, cfg)
     return customer_features(
         customers, orders, events, as_of, cfg, columns=columns, rollups=rollups
     )

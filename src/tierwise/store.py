@@ -45,7 +45,7 @@ def _memory_limit() -> str:
     return value
 
 
-_ROLLUP_LAYOUT = 1
+_ROLLUP_LAYOUT = 2
 """Version of the rollup tables; rollups of another version are rebuilt."""
 
 _ORDERS_ROLLUP = """
@@ -54,6 +54,8 @@ SELECT customer_id, paid_at::DATE AS day, channel,
   sum(amount::DECIMAL(38, 4)) FILTER (status = 'paid') AS amount,
   sum(coalesce(gross_margin, amount - cost)::DECIMAL(38, 4)) FILTER (status = 'paid') AS margin,
   count(coalesce(gross_margin, amount - cost)) FILTER (status = 'paid') AS margin_n,
+  sum(amount::DECIMAL(38, 4)) FILTER (status = 'paid'
+    AND coalesce(gross_margin, amount - cost) IS NOT NULL) AS margin_base,
   sum(item_count) FILTER (status = 'paid')::BIGINT AS items,
   count(*) FILTER (status = 'paid' AND coalesce(coupon_used, false)) AS coupon,
   count(*) FILTER (status = 'refunded') AS refunded,

@@ -75,6 +75,14 @@ def run(
     ] = False,
     as_json: AsJson = False,
     fmt: Format = "table",
+    all_columns: Annotated[
+        bool,
+        typer.Option(
+            "--all-columns",
+            help="Compute every feature column, not only those the config, segments and "
+            "playbooks read.",
+        ),
+    ] = False,
 ) -> None:
     """Compute every customer's features and labels as of a day; store the snapshot."""
     fit_from = reuse_fit if reuse_fit in (None, "latest") else parse_date(reuse_fit, "--reuse-fit")
@@ -87,7 +95,7 @@ def run(
             spark = spark_session(spark_master)
         result = p.run(
             parse_date(as_of), engine=engine, spark=spark, source=source,
-            fit_from=fit_from, refit=refit, progress=progress(status),
+            fit_from=fit_from, refit=refit, progress=progress(status), all_columns=all_columns,
         )  # fmt: skip
         summary = p.summary(result.as_of, format="arrow").to_pylist()
     if as_json or fmt != "table":
@@ -116,15 +124,29 @@ def show(
     as_of: AsOf = None,
     as_json: AsJson = False,
     wait: Wait = 0.0,
+    absent: Annotated[
+        bool,
+        typer.Option(
+            "--absent", help="Also list the feature columns the snapshot did not compute."
+        ),
+    ] = False,
 ) -> None:
     """One customer's profile: features, every label and the evidence for each."""
     with open_project(project, read_only=True, wait=wait) as p:
-        prof = p.show(customer_id, parse_date(as_of))
+        prof = p.show(customer_id, parse_date(as_of), absent=absent)
     if as_json:
         typer.echo(json.dumps(prof.to_dict(), ensure_ascii=False, default=str))
         return
     feats = [{"feature": k, "value": v} for k, v in prof.features.items() if v not in (None, 0)]
     emit(f"{customer_id} as of {prof.as_of}: features (zero/empty omitted)", feats)
+    if prof.absent:
+        out.print(
+            t(f"not computed (nothing reads them; `tierwise run --all-columns`): "
+              f"{', '.join(prof.absent)}",
+              f"未计算（没有规则或步骤读取；可用 `tierwise run --all-columns`）："
+              f"{', '.join(prof.absent)}"),
+            highlight=False, markup=False,
+        )  # fmt: skip
     out.print("[bold]labels and evidence[/bold]")
     for lab in prof.labels:
         primary = " [green](primary)[/green]" if lab["is_primary"] else ""
