@@ -41,8 +41,8 @@ def shop(tmp_path_factory):
             "UPDATE customers SET attributes = ? WHERE customer_id = ?",
             [json.dumps(CONTACT, ensure_ascii=False), first],
         )
-        p.run(EARLIER)
-        p.run(AS_OF)
+        p.run(EARLIER, all_columns=True)  # every feature, to compare history functions with
+        p.run(AS_OF, all_columns=True)
     return d, first
 
 
