@@ -16,7 +16,8 @@ from tinyshop import insert
 
 AS_OF = dt.date(2024, 6, 30)
 START = dt.datetime(2022, 1, 1)
-CONFIG = Config.default()
+# every feature, read from the raw rows: the query is compiled once and run on changing rows
+CONFIG = Config.default().with_overrides({"features": {"profile_columns": "all", "rollups": False}})
 CUSTOMERS = [f"c{i}" for i in range(6)]
 TYPES = ["like", "comment", "share", "follow", "campaign_send", "campaign_open", "referral"]
 

@@ -6,8 +6,8 @@ needed``, the default). `columns_read` collects them from
 - the rule conditions of every scheme (``Condition.names()``);
 - the steps: RFM scores (recency, orders, monetary total), the referral influence step (orders,
   first order, monetary total), CLV (margins), the backtest of a run (purchase days, first and
-  last order, monetary total) and ``main_channel``, the channel actions reach a customer
-  through;
+  last order, monetary total), ``main_channel``, the channel actions reach a customer
+  through, and the figures the service's customer page shows;
 - the project's saved segments (the columns their expressions name);
 - the playbooks (``{column: ...}`` selectors, ``rank_by``, ``channel_column``);
 - ``features.keep_columns``, columns kept for exports and other readers outside the project.
@@ -37,8 +37,10 @@ STEP_COLUMNS: dict[str, set[str]] = {
     "clv": {"margin_total", "margin_orders"},
     "backtest": {"order_days", "first_order_at", "last_order_at", "monetary_total"},
     "actions": {"main_channel"},
+    "dashboard": {"first_order_at", "last_order_at", "monetary_avg", "monetary_365", "events_30"},
 }
-"""Feature columns each step (and the backtest and the actions of plans) reads."""
+"""Feature columns each step (and the backtest, the actions of plans and the service's
+customer page) reads."""
 
 
 def segment_columns(expressions: Iterable[str]) -> set[str]:
@@ -89,7 +91,7 @@ def columns_read(config: Config, *, extra: Iterable[str] = ()) -> set[str]:
     caller keeps the feature columns among them.
     """
     read: set[str] = set(STEP_COLUMNS["rfm"]) | STEP_COLUMNS["influence"]
-    read |= STEP_COLUMNS["backtest"] | STEP_COLUMNS["actions"]
+    read |= STEP_COLUMNS["backtest"] | STEP_COLUMNS["actions"] | STEP_COLUMNS["dashboard"]
     if config.clv.enabled:
         read |= STEP_COLUMNS["clv"]
     for name, scheme in config.schemes.items():
