@@ -709,3 +709,40 @@ class Project:
         twin = Project(self.directory, read_only=self.read_only)
         twin._store = self.store.sibling()
         return twin
+
+    # -- report -------------------------------------------------------------------------
+    def report(
+        self,
+        path: str | Path,
+        as_of: dt.date | None = None,
+        *,
+        lang: Literal["zh", "en"] = "zh",
+        backtest: bool = True,
+        backtest_cut: dt.date | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Write one self-contained HTML report of a snapshot (see `tierwise.report`).
+
+        Parameters
+        ----------
+        path : str or Path
+            The HTML file to write.
+        as_of : datetime.date, optional
+            The snapshot (newest by default); movements count from the one before it.
+        lang : {"zh", "en"}
+            The page's language.
+        backtest : bool
+            Include the backtest and the CLV holdout checks (a run computed in memory).
+        backtest_cut : datetime.date, optional
+            The backtest's cut: by default the previous snapshot, else 90 days before.
+
+        Returns
+        -------
+        tierwise.report.ReportFile
+        """
+        from tierwise.report import write_report
+
+        return write_report(
+            self, path, as_of=as_of, lang=lang, backtest=backtest, backtest_cut=backtest_cut,
+            progress=progress,
+        )  # fmt: skip

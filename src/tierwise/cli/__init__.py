@@ -13,6 +13,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     importing,
     intention,
     plans,
+    report,
     segments,
     service,
     tags,

@@ -193,13 +193,17 @@ def _tags(project: Project, as_of: dt.date) -> dict[str, Any] | None:
     return {"by": "lifecycle", "segments": out}
 
 
-def _plan(project: Project, as_of: dt.date) -> dict[str, Any] | None:
+def _plans(project: Project, as_of: dt.date) -> dict[str, Any] | None:
     runs = [r for r in project.store.plan_runs() if r["as_of"] <= as_of]
     if not runs:
         return None
     day = max(r["as_of"] for r in runs)
-    newest = [r for r in runs if r["as_of"] == day]
-    run = next((r for r in newest if r["playbook"] == "default"), newest[0])
+    newest = sorted((r for r in runs if r["as_of"] == day),
+                    key=lambda r: (r["playbook"] != "default", r["playbook"]))  # fmt: skip
+    return {"as_of": day, "plans": [_plan(project, run) for run in newest]}
+
+
+def _plan(project: Project, run: dict[str, Any]) -> dict[str, Any]:
     plan = project.store.read_plan(run["as_of"], run["playbook"]).to_pandas()
     book = (run["settings"] or {}).get("playbook") or {}
     groups = plan.assign(
@@ -319,7 +323,7 @@ def gather_report(
     if sec["tags"] is None:
         absent["tags"] = "no tags in the snapshot"
     say("playbook plan and uplift")
-    sec["plan"] = _plan(project, as_of)
+    sec["plan"] = _plans(project, as_of)
     if sec["plan"] is None:
         absent["plan"] = "no plan yet"
     data.sections = _plain(sec)

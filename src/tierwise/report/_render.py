@@ -162,7 +162,7 @@ class _Page:
             }  # fmt: skip
             parts.append(
                 f'<h3 data-scheme="{_e(name)}">{self.name(scheme)} <span class="note">'
-                f"{_e(name)}</span></h3><div class=\"grid\"><div>{self.table(head, rows)}</div>"
+                f'{_e(name)}</span></h3><div class="grid"><div>{self.table(head, rows)}</div>'
                 f"<div>{self.chart(f'chart-tiers-{name}', option)}</div></div>"
             )
         return "".join(parts)
@@ -199,13 +199,13 @@ class _Page:
                     line.append(
                         f'<span class="cell" title="{fmt_share(c["share"])}" '
                         f'style="background:rgba({hue},{alpha});padding:1px 4px">'
-                        f'{fmt_int(c["customers"])}</span>'
+                        f"{fmt_int(c['customers'])}</span>"
                     )
                 rows.append(line)
             parts.append(
                 f'<h3 data-scheme="{_e(name)}">{self.name(scheme)} <span class="note">'
-                f'{fmt_int(scheme["moved"])} / {fmt_int(scheme["customers"])} '
-                f'{self.w("moved")}</span></h3>{self.table(head, rows, "matrix")}'
+                f"{fmt_int(scheme['moved'])} / {fmt_int(scheme['customers'])} "
+                f"{self.w('moved')}</span></h3>{self.table(head, rows, 'matrix')}"
             )
         return "".join(parts)
 
@@ -243,9 +243,9 @@ class _Page:
                 for lab in s["labels"]]  # fmt: skip
         head = [(self.w("label"), True), (self.w("n_customers"), False), ("", True)]
         lines_text = (
-            f'{self.w("loyalty_line")} {fmt_num(s["loyalty_threshold"])} · '
-            f'{self.w("profit_line")} {fmt_num(s["profit_threshold"])} · '
-            f'{fmt_int(s["shown"])} / {fmt_int(s["customers"])} {self.w("shown")}'
+            f"{self.w('loyalty_line')} {fmt_num(s['loyalty_threshold'])} · "
+            f"{self.w('profit_line')} {fmt_num(s['profit_threshold'])} · "
+            f"{fmt_int(s['shown'])} / {fmt_int(s['customers'])} {self.w('shown')}"
         )
         return (
             f'<div class="grid"><div>{self.chart("chart-quadrant", option, tall=True)}</div>'
@@ -332,11 +332,14 @@ class _Page:
         return f'<div class="grid">{"".join(parts)}</div>'
 
     def plan(self, s: dict[str, Any]) -> str:
+        return "".join(self.one_plan(p, i) for i, p in enumerate(s["plans"]))
+
+    def one_plan(self, s: dict[str, Any], i: int) -> str:
         head_line = (
-            f'<p>{self.w("playbook")}: <b>{self.name(s)}</b> ({_e(s["playbook"])}) · '
-            f'{self.w("as_of")} {_e(s["as_of"])} · {self.w("send_at")} {_e(s["send_at"])} · '
-            f'{self.w("planned")} {fmt_int(s["planned"])} · {fmt_int(s["customers"])} '
-            f'{self.w("customers")}</p>'
+            f'<h3 data-playbook="{_e(s["playbook"])}">{self.w("playbook")}: <b>{self.name(s)}</b> ({_e(s["playbook"])}) · '
+            f"{self.w('as_of')} {_e(s['as_of'])} · {self.w('send_at')} {_e(s['send_at'])} · "
+            f"{self.w('planned')} {fmt_int(s['planned'])} · {fmt_int(s['customers'])} "
+            f"{self.w('customers')}</h3>"
         )
         rules = s["rules"]
         rows = [[_e(r["rule"]), _e(r["segment"]), _e(r["action"]), _e(r["channel"]),
@@ -361,12 +364,12 @@ class _Page:
                         "data": [per[n][i] for n in names]}
                        for i, k in enumerate(("planned", "control", "suppressed"))],
         }  # fmt: skip
-        out = head_line + self.chart("chart-plan", option, tall=True) + self.table(head, rows)
+        out = head_line + self.chart(f"chart-plan-{i}", option, tall=True) + self.table(head, rows)
         if s["reasons"]:
             out += self.table([(self.w("reason"), True), (self.w("rows"), False)],
                               [[_e(r["reason"]), fmt_int(r["rows"])]
                                for r in s["reasons"]])  # fmt: skip
-        out += f"<h3>{self.w('uplift')}</h3>"
+        out += f"<h4>{self.w('uplift')}</h4>"
         up = s.get("uplift")
         if not up or not up["rows"]:
             reason = s.get("uplift_absent") or ""
@@ -384,9 +387,9 @@ class _Page:
 
     def backtest(self, s: dict[str, Any]) -> str:
         out = (
-            f'<p>{self.w("cut")} {_e(s["cut"])} · {self.w("until")} {_e(s["until"])} · '
-            f'{fmt_int(s["customers"])} {self.w("customers")} · '
-            f'{fmt_int(s["holdout_buyers"])} {self.w("holdout_buyers")}</p>'
+            f"<p>{self.w('cut')} {_e(s['cut'])} · {self.w('until')} {_e(s['until'])} · "
+            f"{fmt_int(s['customers'])} {self.w('customers')} · "
+            f"{fmt_int(s['holdout_buyers'])} {self.w('holdout_buyers')}</p>"
         )
         head = [(self.w("scheme"), True), (self.w("label"), True),
                 (self.w("n_customers"), False), (self.w("repurchase_rate"), False),
@@ -439,8 +442,8 @@ class _Page:
             f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)} · {_e(d['as_of'])}</title><style>{_CSS}</style></head><body>"
-            f"<header><h1>{_e(title)}</h1><div class=\"meta\">{meta}</div></header><main>"
-            f'<nav><b>{self.w("contents")}</b><ol>{"".join(toc)}</ol></nav>{"".join(body)}'
+            f'<header><h1>{_e(title)}</h1><div class="meta">{meta}</div></header><main>'
+            f"<nav><b>{self.w('contents')}</b><ol>{''.join(toc)}</ol></nav>{''.join(body)}"
             "</main>"
             f'<script type="application/json" id="tierwise-report-data">{_script_json(d)}'
             "</script>"

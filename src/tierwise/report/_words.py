@@ -123,7 +123,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "absent_clv": ("No CLV model in this snapshot.", "本快照没有 CLV 模型。"),
     "absent_tags": ("No tags in this snapshot.", "本快照没有标签数据。"),
     "absent_plan": (
-        "No plan yet (make one with `tierwise plan`).", "尚无计划 (可用 `tierwise plan` 生成)。"
+        "No plan yet (make one with `tierwise plan`).",
+        "尚无计划 (可用 `tierwise plan` 生成)。",
     ),
     "absent_backtest": ("No backtest in this report.", "本报告未包含回测。"),
 }
