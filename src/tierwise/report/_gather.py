@@ -95,8 +95,6 @@ def _tiers(project: Project, as_of: dt.date) -> dict[str, Any]:
 def _moves(project: Project, previous: dt.date, as_of: dt.date) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, spec in project.config.schemes.items():
-        if name == "rfm_group":
-            continue
         cells = project.moves(name, previous, as_of, format="arrow").to_pylist()
         if not cells:
             continue
@@ -164,14 +162,14 @@ def _clv(project: Project, as_of: dt.date, backtest: dict[str, Any] | None) -> d
 
 
 def _tags(project: Project, as_of: dt.date) -> dict[str, Any] | None:
-    from tierwise.tags.tagger import _default_tagger
+    from tierwise.tags import default_lexicon
 
     if "tags" not in project.store.profile_columns(as_of):
         return None
     rows = project.tag_distribution("lifecycle", as_of=as_of, format="arrow").to_pylist()
     if not rows:
         return None
-    lex = _default_tagger().lexicon
+    lex = default_lexicon()
     spec = project.config.schemes.get("lifecycle")
     segments: dict[str, Any] = {}
     for r in rows:

@@ -336,8 +336,10 @@ class _Page:
 
     def one_plan(self, s: dict[str, Any], i: int) -> str:
         head_line = (
-            f'<h3 data-playbook="{_e(s["playbook"])}">{self.w("playbook")}: <b>{self.name(s)}</b> ({_e(s["playbook"])}) · '
-            f"{self.w('as_of')} {_e(s['as_of'])} · {self.w('send_at')} {_e(s['send_at'])} · "
+            f'<h3 data-playbook="{_e(s["playbook"])}">{self.w("playbook")}: '
+            f"<b>{self.name(s)}</b> ({_e(s['playbook'])}) · "
+            f"{self.w('as_of')} {_e(s['as_of'])} · "
+            f"{self.w('send_at')} {_e(str(s['send_at']).replace('T', ' '))} · "
             f"{self.w('planned')} {fmt_int(s['planned'])} · {fmt_int(s['customers'])} "
             f"{self.w('customers')}</h3>"
         )
