@@ -311,6 +311,11 @@ def gather_report(
     else:
         say(f"backtest as of {cut}")
         bt = project.backtest(cut, as_of, progress=say).to_dict()
+        for row in bt["labels"]:
+            spec = project.config.schemes.get(row["scheme"])
+            row["zh"], row["en"] = (
+                spec.display(row["label"]) if spec else (row["label"], row["label"])
+            )
     sec["backtest"] = bt
     say("CLV checks")
     sec["clv"] = _clv(project, as_of, bt) or None

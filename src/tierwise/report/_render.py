@@ -397,7 +397,7 @@ class _Page:
                 (self.w("n_customers"), False), (self.w("repurchase_rate"), False),
                 (self.w("orders_per_customer"), False), (self.w("revenue_per_customer"), False),
                 (self.w("margin_per_customer"), False), (self.w("flag"), True)]  # fmt: skip
-        rows = [[_e(r["scheme"]), _e(r["label"]), fmt_int(r["customers"]),
+        rows = [[_e(r["scheme"]), self.name(r), fmt_int(r["customers"]),
                  fmt_share(r["repurchase_rate"]), fmt_num(r["orders_per_customer"]),
                  fmt_money(r["revenue_per_customer"]), fmt_money(r["margin_per_customer"]),
                  _e(r["flag"])] for r in s["labels"]]  # fmt: skip
