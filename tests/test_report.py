@@ -45,7 +45,7 @@ def shop(tmp_path_factory):
     """A demo shop with two snapshots 30 days apart, the default plan and a simulated demo
     campaign (sends and the orders after them), and its reports in both languages."""
     d = tmp_path_factory.mktemp("report") / "shop"
-    demo = run_demo(d, n_customers=1500, seed=5)
+    demo = run_demo(d, n_customers=800, seed=5)
     previous = demo.as_of - dt.timedelta(days=30)
     with Project(d) as p:
         p.run(previous)
