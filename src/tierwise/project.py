@@ -250,7 +250,13 @@ class Project:
             meta=result.meta(),
         )
         self.record_segments(as_of, progress=say)
-        self.enqueue_flows(as_of, progress=say)
+        try:
+            self.enqueue_flows(as_of, progress=say)
+        except TierwiseError as exc:
+            raise TierwiseError(
+                f"the snapshot as of {as_of} is stored, but its flows were not evaluated: "
+                f"{exc}; fix it and run `tierwise flows enqueue --as-of {as_of}`"
+            ) from None
         return result
 
     def _fitted_state(

@@ -79,3 +79,20 @@ def test_churn_events_on_one_channel(shop):
     refs = {json.loads(r["payload"])["trigger"]["event_type"] for r in shop
             if r["flow"] == "wecom_removed"}  # fmt: skip
     assert refs == {"contact_removed"}
+
+
+def test_a_bad_flow_file_keeps_the_snapshot_and_says_what_to_do(tmp_path):
+    from tierwise.errors import TierwiseError
+
+    p = Project.init(tmp_path / "shop")
+    insert(p.store, "customers", [{"customer_id": "ann", "first_seen": ts("2022-01-01")}])
+    insert(p.store, "orders", [order("o1", "ann", "2024-05-20 10:00", 100.0)])
+    (p.directory / "flows.yaml").write_text(FLOWS.replace("kind: date", "kind: dates"), "utf-8")
+    with pytest.raises(TierwiseError) as exc:
+        p.run(dt.date(2024, 6, 1))
+    assert str(exc.value).startswith("the snapshot as of 2024-06-01 is stored, but its flows "
+                                     "were not evaluated: ")  # fmt: skip
+    assert "flows.yaml:3:21: flows.birthday.trigger.kind" in str(exc.value)
+    assert "tierwise flows enqueue --as-of 2024-06-01" in str(exc.value)
+    assert p.snapshots() == [dt.date(2024, 6, 1)]
+    p.close()
