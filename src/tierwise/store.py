@@ -1400,3 +1400,22 @@ class Store:
         finally:
             self.con.unregister("_keys_in")
         return {r[0] for r in rows}
+
+    def live_intention_crossings(
+        self, since: dt.datetime, detected_after: dt.datetime | None = None
+    ) -> pa.Table:
+        """Every grade crossing the service saw with ``crossed_at`` after ``since`` (and
+        ``detected_at`` after ``detected_after``; none when the service never ran), oldest
+        first."""
+        if not self.has_table("intention_live_crossings"):
+            cols = ("event_id", "customer_id", "grade", "event_type", "channel")
+            return pa.table({c: pa.array([], pa.string()) for c in cols}
+                            | {"crossed_at": pa.array([], pa.timestamp("us")),
+                               "score_before": pa.array([], pa.float64()),
+                               "score_after": pa.array([], pa.float64())})  # fmt: skip
+        return self.arrow(
+            "SELECT * FROM intention_live_crossings WHERE crossed_at > ? "
+            "AND detected_at > coalesce(?, TIMESTAMP '0001-01-01') "
+            "ORDER BY crossed_at, customer_id",
+            [since, detected_after],
+        )

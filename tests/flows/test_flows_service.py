@@ -148,3 +148,52 @@ def test_flows_page_in_the_browser(shop, tmp_path):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+LIVE = """\
+delivery: {backoff_seconds: 0.1}
+flows:
+  hot_now:
+    trigger: {kind: intention_up, to: high, live: true}
+    when: "orders >= 0"
+    action: {webhook: "URL"}
+"""
+
+
+def test_live_intention_crossings_are_delivered_while_serving(shop, monkeypatch):
+    import datetime as dt
+
+    from tierwise.service import ServiceSettings, create_app
+
+    with Receiver(SECRET) as rx:
+        _due(shop, rx.url)
+        (shop / "flows.yaml").write_text(LIVE.replace("URL", rx.url), encoding="utf-8")
+        monkeypatch.setenv("TIERWISE_FLOWS_SECRET", SECRET)
+        project = Project(shop)
+        app = create_app(ServiceSettings(project=shop), project=project)
+        svc = app.state.service
+        now = dt.datetime.now().replace(microsecond=0)
+        rows = [  # event_id, customer, crossed_at, grade
+            ("live-1", "C000001", dt.datetime(2026, 1, 2, 10), "high"),
+            ("live-2", "C000002", dt.datetime(2026, 1, 2, 11), "medium"),  # not to: high
+            ("live-3", "C000003", dt.datetime(2025, 11, 20, 9), "high"),  # before the previous
+        ]  # fmt: skip
+        with TestClient(app) as client:
+            with svc.lock:
+                for eid, cid, at, grade in rows:
+                    project.store.con.execute(
+                        "INSERT INTO intention_live_crossings VALUES (?, ?, ?, ?, 1.0, 5.0, "
+                        "'comment', 'douyin', ?)", [eid, cid, at, grade, now])  # fmt: skip
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                if any(b.get("flow") == "hot_now" for b in rx.processed.values()):
+                    break
+                time.sleep(0.1)
+            time.sleep(2.5)  # one more pass: nothing else may come
+            got = [b for b in rx.processed.values() if b.get("flow") == "hot_now"]
+            status = client.get("/v1/flows", headers={"Authorization": "Bearer x"})
+            assert status.status_code == 401
+        assert [(b["customer_id"], b["trigger"]["event_id"]) for b in got] == [
+            ("C000001", "live-1")]  # fmt: skip
+        assert got[0]["trigger"]["to"] == "high" and got[0]["trigger"]["live"] is True
+        project.close()

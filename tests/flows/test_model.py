@@ -85,3 +85,11 @@ def test_waits():
     assert parse_wait(5) == 5
     with pytest.raises(ValueError):
         parse_wait("-1d")
+
+
+def test_live_is_for_intention_only():
+    text = GOOD.replace("kind: segment_entry, segment: vip", "kind: churn_signal, live: true")
+    with pytest.raises(ConfigError, match=r"flows\.welcome\.trigger: live: true is for intention"):
+        load_flows(text=text)
+    ok = GOOD.replace("kind: segment_entry, segment: vip", "kind: intention_up, live: true")
+    assert load_flows(text=ok).flows["welcome"].trigger.live

@@ -81,6 +81,8 @@ class Trigger(_Strict):
     - ``label_change``: the customer's primary label of ``scheme`` changed, optionally only
       ``from`` some labels and/or ``to`` some labels;
     - ``intention_up``: the intention grade rose to one of ``to`` (default medium, high);
+      with ``live: true`` the crossings the service saw as events came in (since the previous
+      snapshot's day) instead of the snapshots' grades;
     - ``churn_signal``: an event of ``events`` (default contact_removed, unfollow), on
       ``channels`` when given, happened since the previous snapshot;
     - ``date``: the date in profile ``column`` or customer ``attribute`` (e.g. birthday)
@@ -101,6 +103,7 @@ class Trigger(_Strict):
     after_days: int = 0
     yearly: bool = False
     lookback_days: int = Field(default=7, gt=0)
+    live: bool = False
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -114,6 +117,8 @@ class Trigger(_Strict):
         need = {"segment_entry": "segment", "segment_exit": "segment", "label_change": "scheme"}
         if self.kind in need and getattr(self, need[self.kind]) is None:
             raise ValueError(f"a {self.kind} trigger needs {need[self.kind]}:")
+        if self.live and self.kind != "intention_up":
+            raise ValueError("live: true is for intention_up triggers only")
         if self.kind == "date" and (self.column is None) == (self.attribute is None):
             raise ValueError("a date trigger needs column: or attribute: (one of them)")
         return self

@@ -131,6 +131,19 @@ def crossings(
         for cid in sorted(ids):
             out.append(Crossing(name, cid, tr.kind, f"{tr.segment}@{as_of}",
                                 {"segment": tr.segment, "previous": str(previous)}))  # fmt: skip
+    elif tr.kind == "intention_up" and tr.live:
+        start = (_day_end(previous) if previous is not None
+                 else _day_end(as_of) - dt.timedelta(days=tr.lookback_days))  # fmt: skip
+        to = tr.to or ["medium", "high"]
+        for r in store.live_intention_crossings(start).to_pylist():
+            if r["grade"] not in to:
+                continue
+            out.append(Crossing(name, r["customer_id"], tr.kind, f"live:{r['event_id']}",
+                                {"live": True, "to": r["grade"], "event_id": r["event_id"],
+                                 "event_type": r["event_type"], "channel": r["channel"],
+                                 "crossed_at": str(r["crossed_at"]),
+                                 "score_before": r["score_before"],
+                                 "score_after": r["score_after"]}))  # fmt: skip
     elif tr.kind in ("label_change", "intention_up"):
         if previous is None:
             return []

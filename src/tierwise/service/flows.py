@@ -32,6 +32,9 @@ class FlowDelivery:
         self.thread: threading.Thread | None = None
         self.deliverer: Any = None
         self.why_not: str | None = None
+        self.live: list[str] = []
+        self.detected: dt.datetime | None = None
+        self.flows: Any = None
 
     def start(self) -> None:
         """Start delivering, or note why not."""
@@ -53,11 +56,33 @@ class FlowDelivery:
             store.ensure_flow_tables()
             twin = store.sibling()
         self.deliverer = Deliverer(twin, flows.delivery)
-        self.thread = threading.Thread(
-            target=self.deliverer.run_forever, args=(self.stop_event, self.interval),
-            name="tw-flow-deliverer", daemon=True,
-        )  # fmt: skip
+        self.live = [n for n, f in flows.flows.items() if f.enabled and f.trigger.live]
+        self.flows = flows
+        self.thread = threading.Thread(target=self._loop, name="tw-flow-deliverer",
+                                       daemon=True)  # fmt: skip
         self.thread.start()
+
+    def _loop(self) -> None:
+        """Each pass: add the live intention crossings of live flows, then deliver."""
+        from tierwise.flows import enqueue_crossings
+
+        d = self.deliverer
+        project = self.service.project
+        while not self.stop_event.is_set():
+            try:
+                seen = self.detected
+                new = d.store.live_intention_crossings(dt.datetime.min, seen) if self.live \
+                    else None  # fmt: skip
+                if new is not None and new.num_rows and d.store.snapshots():
+                    for name in self.live:
+                        enqueue_crossings(d.store, project.config, project.directory,
+                                          flows=self.flows, only=name)  # fmt: skip
+                    self.detected = max(new.column("detected_at").to_pylist())
+                d.last_run = d.deliver_once()
+                d.last_error = None
+            except Exception as exc:  # keep delivering: the rows keep their state
+                d.last_error = f"{type(exc).__name__}: {exc}"
+            self.stop_event.wait(self.interval)
 
     def stop(self) -> None:
         """Stop after the pass in progress (its rows are finished or stay leased)."""
@@ -75,6 +100,7 @@ class FlowDelivery:
             "why_not": self.why_not,
             "last_run": d.last_run.to_dict() if d is not None and d.last_run else None,
             "last_error": d.last_error if d is not None else None,
+            "live_flows": self.live,
         }
 
 
