@@ -250,6 +250,13 @@ class Project:
             meta=result.meta(),
         )
         self.record_segments(as_of, progress=say)
+        try:
+            self.enqueue_flows(as_of, progress=say)
+        except TierwiseError as exc:
+            raise TierwiseError(
+                f"the snapshot as of {as_of} is stored, but its flows were not evaluated: "
+                f"{exc}; fix it and run `tierwise flows enqueue --as-of {as_of}`"
+            ) from None
         return result
 
     def _fitted_state(
@@ -746,3 +753,43 @@ class Project:
             self, path, as_of=as_of, lang=lang, backtest=backtest, backtest_cut=backtest_cut,
             progress=progress,
         )  # fmt: skip
+
+    # -- flows ------------------------------------------------------------------------------
+    def flows(self) -> Any:
+        """The project's checked ``flows.yaml`` (no file: no flows).
+
+        Returns
+        -------
+        tierwise.flows.FlowFile
+        """
+        from tierwise.flows import project_flows
+
+        return project_flows(self.directory)
+
+    def enqueue_flows(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        only: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Any:
+        """Evaluate the flows on a snapshot (newest by default) and add their crossings to
+        the outbox, once each (done by each `run` when ``flows.yaml`` has flows).
+
+        Returns
+        -------
+        tierwise.flows.FlowPass or None
+            ``None`` without flows.
+        """
+        from tierwise.flows import enqueue_crossings
+
+        flows = self.flows()
+        if not flows.flows:
+            return None
+        as_of = as_of or self.store.latest_snapshot()
+        say = progress or (lambda _msg: None)
+        say(f"evaluating {len(flows.flows)} flow(s)")
+        result, added = enqueue_crossings(self.store, self.config, self.directory, as_of,
+                                          flows=flows, only=only)  # fmt: skip
+        result.added = added
+        return result
