@@ -316,7 +316,8 @@ class EntranceSource(_Strict):
 
     ``field`` is a column (``channel``, ``referrer_id``, ``customer_id``) or ``attributes.KEY``
     (a key of the row's attributes JSON). Its value names the channel, ``KIND:VALUE`` (e.g.
-    ``qr_code:门店A``). ``who`` says whose touch it is: the row's ``customer_id`` or, for
+    ``qr_code:门店A``), or ``channel`` when given (one channel for all distributors; the
+    value stays in the evidence). ``who`` says whose touch it is: the row's ``customer_id`` or, for
     referral events, the ``target_customer_id`` they brought. The time is the row's own time
     (``first_seen``, ``paid_at``, ``occurred_at``).
     """
@@ -327,6 +328,7 @@ class EntranceSource(_Strict):
     event_types: list[str] = []
     values: list[str] = []
     who: Literal["customer_id", "target_customer_id"] = "customer_id"
+    channel: str | None = None
 
     @model_validator(mode="after")
     def _fits_table(self) -> EntranceSource:

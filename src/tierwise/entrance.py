@@ -124,7 +124,8 @@ def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConf
             rows = rows[rows.value.isin(src.values)]
         frames.append(
             rows.assign(
-                kind=src.kind, channel=src.kind + ":" + rows.value, source=_describe(src),
+                kind=src.kind, channel=src.channel or (src.kind + ":" + rows.value),
+                source=_describe(src),
                 rank=i,
             )[_TOUCH]
         )  # fmt: skip
@@ -137,6 +138,7 @@ def _evidence(row: pd.Series, prefix: str) -> dict[str, Any]:
     at = row[f"{prefix}at"]
     return {
         "channel": row[f"{prefix}channel"],
+        "value": row[f"{prefix}value"],
         "source": row[f"{prefix}source"],
         "row": str(row[f"{prefix}row"]),
         "at": None if pd.isna(at) else pd.Timestamp(at).isoformat(),

@@ -57,11 +57,13 @@ def test_first_and_latest_touch_with_evidence():
     # the view after the as-of day is not a touch
     assert p.loc["qr", "latest_channel"] == "qr_code:门店A"
     assert p.loc["ad", "entrance_channel"] == "utm:wx_ad"
-    assert p.loc["ad", "latest_channel"] == "distributor:lurker"
+    assert p.loc["ad", "latest_channel"] == "distributor"
     ev = json.loads(p.loc["ad", "entrance_evidence"])
-    assert ev["first"] == {"channel": "utm:wx_ad", "source": "events.attributes.utm_source",
-                           "row": "u1", "at": "2024-04-02T10:00:00"}  # fmt: skip
-    assert ev["latest"]["row"] == "d1" and ev["touches"] == 3
+    assert ev["first"] == {"channel": "utm:wx_ad", "value": "wx_ad",
+                           "source": "events.attributes.utm_source", "row": "u1",
+                           "at": "2024-04-02T10:00:00"}  # fmt: skip
+    assert ev["latest"]["row"] == "d1" and ev["latest"]["value"] == "lurker"
+    assert ev["touches"] == 3
     assert p.loc["fresh", "entrance_kind"] == "referral"
 
 

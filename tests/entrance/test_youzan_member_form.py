@@ -68,7 +68,7 @@ def test_example_entrance_segments_on_the_form(store, tmp_path):
         "yz2004": "toddler_parent", "yz2005": "other", "yz2006": "store_walk_in",
     }  # fmt: skip
     assert p.entrance_channel.to_dict() == {
-        "yz2001": "qr_code:门店A活码", "yz2002": "utm:xhs_spring", "yz2003": "distributor:fx_07",
+        "yz2001": "qr_code:门店A活码", "yz2002": "utm:xhs_spring", "yz2003": "distributor",
         "yz2004": "livestream:周四宝妈专场", "yz2005": "unknown", "yz2006": "offline_store:西湖店",
     }  # fmt: skip
     ev = json.loads(p.loc["yz2005", "entrance_evidence"])
