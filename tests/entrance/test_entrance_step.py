@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,8 +11,6 @@ from tierwise.backends import duckdb_tables
 from tierwise.config import Config
 from tierwise.errors import ConfigError
 from tierwise.pipeline import compute_profiles
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tinyshop import AS_OF, event, insert, make_tiny_store, order, ts
 
 
