@@ -241,7 +241,7 @@ def entrance_report(profiles: pd.DataFrame, by: str = "channel") -> pd.DataFrame
     Returns
     -------
     DataFrame
-        Per group: ``customers``, ``buyers``, ``converted`` (share with a first order),
+        Per group: ``customers``, ``buyers``, ``conversion_rate`` (share with a first order),
         ``repeat_rate`` (buyers with two orders or more), ``mean_clv`` (over the buyers with
         a CLV), ``revenue`` and ``quadrant_mix`` (share of the customers in each quadrant).
         Largest group first.
@@ -273,12 +273,12 @@ def entrance_report(profiles: pd.DataFrame, by: str = "channel") -> pd.DataFrame
             by: group,
             "customers": len(g),
             "buyers": buyers,
-            "converted": round(buyers / len(g), 4),
+            "conversion_rate": round(buyers / len(g), 4),
             "repeat_rate": round(repeat / buyers, 4) if buyers else None,
             "mean_clv": None if g.clv.notna().sum() == 0 else round(float(g.clv.mean()), 2),
             "revenue": round(float(g.revenue.sum()), 2),
             "quadrant_mix": {k: round(float(v), 4) for k, v in mix.items()},
         })  # fmt: skip
-    out = pd.DataFrame(rows, columns=[by, "customers", "buyers", "converted", "repeat_rate",
+    out = pd.DataFrame(rows, columns=[by, "customers", "buyers", "conversion_rate", "repeat_rate",
                                       "mean_clv", "revenue", "quadrant_mix"])  # fmt: skip
     return out.sort_values(["customers", by], ascending=[False, True]).reset_index(drop=True)

@@ -95,7 +95,8 @@ def test_reports_on_the_command_line(demo):
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)
     assert {r["segment"] for r in rows} >= {"other", "baby_parent"}
-    assert set(rows[0]) >= {"customers", "converted", "repeat_rate", "mean_clv", "quadrant_mix"}
+    assert set(rows[0]) >= {"customers", "conversion_rate", "repeat_rate", "mean_clv",
+                            "quadrant_mix"}  # fmt: skip
     res = runner.invoke(app, ["entrance", "report", "-p", str(demo)], env={"COLUMNS": "250"})
     assert res.exit_code == 0 and "qr_code:门店海报活码" in res.output
     res = runner.invoke(app, ["distributors", "report", "-p", str(demo), "--json"])

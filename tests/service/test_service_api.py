@@ -276,7 +276,7 @@ def test_entrance_and_distributor_reports(api):
     ent = api.get("/v1/entrance", params={"by": "kind"}).json()
     n = api.project.store.read_profiles().num_rows
     assert sum(r["customers"] for r in ent["rows"]) == n
-    assert {"converted", "repeat_rate", "mean_clv", "quadrant_mix"} <= set(ent["rows"][0])
+    assert {"conversion_rate", "repeat_rate", "mean_clv", "quadrant_mix"} <= set(ent["rows"][0])
     bad = api.get("/v1/entrance", params={"by": "city"})
     assert bad.status_code == 422 and "--by must be one of" in bad.json()["detail"]
     dist = api.get("/v1/distributors").json()["rows"]

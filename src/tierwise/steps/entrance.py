@@ -64,8 +64,12 @@ class EntranceStep(Step):
                               **types})  # fmt: skip
         for c in ("entrance_at", "latest_channel_at"):
             frame[c] = pd.to_datetime(frame[c]).astype("datetime64[us]")
+        # "" rather than a missing value: Spark reads a missing string of an in-memory table
+        # as the text "NaN"; it is turned back into null below
+        frame[answer_cols] = frame[answer_cols].astype(object).where(frame[answer_cols].notna(), "")
         joined = join_frame(profile, frame, schema)
         joined = joined.mutate(
+            **{c: joined[c].nullif("") for c in answer_cols},
             entrance_channel=joined.entrance_channel.fill_null(UNKNOWN),
             entrance_kind=joined.entrance_kind.fill_null(UNKNOWN),
             latest_channel=joined.latest_channel.fill_null(UNKNOWN),
