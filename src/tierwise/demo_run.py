@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from tierwise.demo import BEHAVIOUR_TYPES, generate_shop
+from tierwise.demo_entrance import plant_entrance
 from tierwise.metrics import label_recovery, multilabel_recovery
 from tierwise.project import Project
 
@@ -59,7 +60,7 @@ def run_demo(
     """Make a project at ``directory`` holding a generated shop, tiered as of its last day."""
     say = progress or (lambda _msg: None)
     say(f"generating a demo shop of {n_customers} customers")
-    shop = generate_shop(n_customers, seed=seed)
+    shop = plant_entrance(generate_shop(n_customers, seed=seed), seed=seed)
     project = Project.init(directory, force=force)
     files = shop.write(project.directory / "data", format="parquet")
     reports = []

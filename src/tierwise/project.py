@@ -793,3 +793,41 @@ class Project:
                                           flows=flows, only=only)  # fmt: skip
         result.added = added
         return result
+
+    # -- entrance channels and distributors ------------------------------------------------
+    def entrance_report(self, by: str = "channel", as_of: dt.date | None = None) -> Any:
+        """Which entrances bring customers who stay, on a snapshot (newest by default).
+
+        ``by``: ``channel``, ``kind``, ``segment`` or ``latest``; see
+        `tierwise.entrance.entrance_report`. Returns a pandas DataFrame.
+        """
+        from tierwise.entrance import entrance_report
+
+        return entrance_report(self.store.read_profiles(as_of).to_pandas(), by)
+
+    def distributor_orders(self, as_of: dt.date | None = None) -> Any:
+        """Every paid order up to ``as_of`` (default: the newest snapshot, else the newest
+        data) with its distributor and commission; see `tierwise.distributors`."""
+        from tierwise.backends import duckdb_tables
+        from tierwise.distributors import attribute_orders
+        from tierwise.features import cutoff_of
+
+        as_of = as_of or (self.store.latest_snapshot() if self.snapshots() else None)
+        as_of = as_of or self.default_as_of()
+        return attribute_orders(duckdb_tables(self.store), cutoff_of(as_of),
+                                self.config.distributors)  # fmt: skip
+
+    def distributors_report(self, as_of: dt.date | None = None) -> Any:
+        """Per distributor: customers brought, revenue, repurchase rate, commission, with the
+        influence scores of the snapshot as of that day when there is one (pandas)."""
+        from tierwise.distributors import distributor_report
+
+        as_of = as_of or (self.store.latest_snapshot() if self.snapshots() else None)
+        as_of = as_of or self.default_as_of()
+        influence = None
+        if as_of in self.snapshots():
+            prof = self.store.read_profiles(as_of)
+            cols = ["customer_id", "influence_score", "influence_reach"]
+            if all(c in prof.column_names for c in cols):
+                influence = prof.select(cols).to_pandas()
+        return distributor_report(self.distributor_orders(as_of), influence)

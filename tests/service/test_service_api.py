@@ -270,3 +270,14 @@ def test_a_run_goes_in_the_background_and_is_polled(api):
     deadline = time.monotonic() + 120
     while api.service.runs._thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_entrance_and_distributor_reports(api):
+    ent = api.get("/v1/entrance", params={"by": "kind"}).json()
+    n = api.project.store.read_profiles().num_rows
+    assert sum(r["customers"] for r in ent["rows"]) == n
+    assert {"conversion_rate", "repeat_rate", "mean_clv", "quadrant_mix"} <= set(ent["rows"][0])
+    bad = api.get("/v1/entrance", params={"by": "city"})
+    assert bad.status_code == 422 and "--by must be one of" in bad.json()["detail"]
+    dist = api.get("/v1/distributors").json()["rows"]
+    assert dist and {"distributor_id", "commission", "influence_score"} <= set(dist[0])

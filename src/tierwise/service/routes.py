@@ -488,3 +488,26 @@ def audit(
         rows = svc.project.store.audit_entries(limit=limit).to_pylist()
     return {"entries": _plain(rows)}
 
+
+# -- entrance channels and distributors ---------------------------------------------------
+@router.get("/v1/entrance", tags=["snapshots"], responses=_ERRORS)
+def entrance(
+    key: Reader, request: Request, by: str = "channel", as_of: dt.date | None = None
+) -> dict[str, Any]:
+    """Per entrance channel (``by``: channel, kind, segment, latest): customers, conversion to
+    a first order, repeat rate, mean CLV and quadrant mix (newest snapshot by default)."""
+    svc = _service(request)
+    with svc.lock:
+        as_of = as_of or svc.project.store.latest_snapshot()
+        table = svc.project.entrance_report(by, as_of=as_of)
+    return _plain({"as_of": as_of, "by": by, "rows": table.to_dict("records")})
+
+
+@router.get("/v1/distributors", tags=["snapshots"], responses=_ERRORS)
+def distributors(key: Reader, request: Request, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Per distributor: customers brought, revenue, repurchase rate, commission, influence."""
+    svc = _service(request)
+    with svc.lock:
+        as_of = as_of or svc.project.store.latest_snapshot()
+        table = svc.project.distributors_report(as_of=as_of)
+    return _plain({"as_of": as_of, "rows": table.to_dict("records")})
