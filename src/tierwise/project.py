@@ -144,6 +144,8 @@ class Project:
         """Import a CSV/Excel/Parquet/JSON Lines file; see `tierwise.io.import_file`."""
         from tierwise.io import import_file
 
+        if entity == "identities":
+            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_file(
             self.store, entity, path, mapping=mapping, options=self._options(options)
         )
@@ -154,6 +156,8 @@ class Project:
         """Import a pandas/polars DataFrame or Arrow table; see `tierwise.io.import_frame`."""
         from tierwise.io import import_frame
 
+        if entity == "identities":
+            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_frame(
             self.store, entity, data, source=source, mapping=mapping,
             options=self._options(options),
