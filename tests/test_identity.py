@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
-from tierwise.identity import hash_identifier, normalise_identifier
+from tierwise.config import Config
+from tierwise.identity import hash_identifier, normalise_identifier, resolve
 from tierwise.project import Project
 
 LINKS = """customer_id,id_type,identifier,platform
@@ -83,3 +85,128 @@ def test_normalise():
     assert normalise_identifier("phone", "0086 138 0000 0001") == "13800000001"
     assert normalise_identifier("email", " Bob@X.COM ") == "bob@x.com"
     assert normalise_identifier("taobao_nick", " Bob ") == "Bob"
+
+
+# -- resolution ---------------------------------------------------------------------------
+def links(rows: list[tuple[str, str, str]]) -> pa.Table:
+    cid, typ, ident = zip(*rows, strict=True)
+    return pa.table(
+        {
+            "customer_id": list(cid),
+            "id_type": list(typ),
+            "identifier": list(ident),
+            "hashed": [False] * len(rows),
+        }
+    )
+
+
+RULES = Config.default().identity
+
+
+def test_cycle_is_one_person_with_smallest_id():
+    res = resolve(
+        links([("b", "phone", "1"), ("c", "phone", "1"), ("c", "email", "e"),
+               ("a", "email", "e"), ("a", "wechat_unionid", "u"), ("b", "wechat_unionid", "u")]),
+        RULES,
+    )  # fmt: skip
+    assert res.person_map() == {"a": "a", "b": "a", "c": "a"}
+    ev = res.evidence("a")
+    assert [e["id_type"] for e in ev] == ["wechat_unionid", "phone", "email"]  # priority
+    assert {tuple(e["accounts"]) for e in ev} == {("a", "b"), ("b", "c"), ("a", "c")}
+
+
+def test_guard_keeps_front_desk_phone_apart():
+    rows = [(f"c{i}", "phone", "front-desk") for i in range(10)]
+    rows += [("c1", "email", "e1"), ("x1", "email", "e1")]
+    res = resolve(links(rows), RULES)
+    assert res.person_map() == {"c1": "c1", "x1": "c1"}
+    assert res.guarded.to_pylist() == [
+        {"id_type": "phone", "identifier": "front-desk", "hashed": False,
+         "n_accounts": 10, "limit": 5}
+    ]  # fmt: skip
+    per_type = RULES.model_copy(update={"max_accounts": {"phone": 20}})
+    assert resolve(links(rows), per_type).stats["largest_person"] == 11
+
+
+def test_thousands_of_accounts_on_one_identifier_are_kept_and_reported():
+    rows = [(f"a{i:05d}", "phone", "shared") for i in range(5000)]
+    res = resolve(links(rows), RULES)
+    assert res.stats["persons"] == 5000 and res.stats["merged_persons"] == 0
+    assert res.guarded.column("n_accounts").to_pylist() == [5000]
+
+
+def test_long_chain_is_left_apart_and_reported():
+    rows = [(f"a{i:03d}", "taobao_nick", f"n{i}") for i in range(60)]
+    rows += [(f"a{i + 1:03d}", "taobao_nick", f"n{i}") for i in range(59)]
+    res = resolve(links(rows), RULES)
+    assert res.stats["merged_persons"] == 0 and res.split.num_rows == 60
+    loose = RULES.model_copy(update={"max_accounts_per_person": 100})
+    assert resolve(links(rows), loose).stats["largest_person"] == 60
+
+
+def test_changing_rules_splits():
+    rows = [("a", "phone", "1"), ("b", "phone", "1"), ("b", "youzan_id", "y"),
+            ("c", "youzan_id", "y"), ("d", "note", "z"), ("e", "note", "z")]  # fmt: skip
+    res = resolve(links(rows), RULES)
+    assert res.person_map() == {"a": "a", "b": "a", "c": "a"}  # note is not a merge type
+    no_phone = RULES.model_copy(update={"merge_types": ["youzan_id"]})
+    assert resolve(links(rows), no_phone).person_map() == {"b": "b", "c": "b"}
+    assert resolve(links(rows), no_phone).person_of("a") == "a"
+
+
+def test_resolution_is_deterministic_under_row_order():
+    rows = [("b", "phone", "1"), ("a", "phone", "1"), ("c", "email", "e"), ("b", "email", "e")]
+    one = resolve(links(rows), RULES)
+    two = resolve(links(rows[::-1]), RULES)
+    assert one.persons.equals(two.persons) and one.joins.equals(two.joins)
+
+
+def test_empty_links():
+    res = resolve(links([("a", "phone", "1")]).slice(0, 0), RULES)
+    assert res.stats["persons"] == 0 and res.person_map() == {}
+
+
+# -- per-person runs ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def merged_run(tmp_path_factory):
+    from tierwise.demo import generate_shop
+
+    shop = generate_shop(300, seed=7)
+    p = Project.init(tmp_path_factory.mktemp("run") / "p")
+    for e in ("customers", "orders", "events"):
+        p.import_frame(e, getattr(shop, e))
+    ids = links([("C000001", "phone", "13800000001"), ("C000002", "phone", "138 0000 0001"),
+                 ("W1", "phone", "+8613800000001"), ("C000003", "email", "x@y.z")])  # fmt: skip
+    p.import_frame("identities", ids.drop_columns(["hashed"]))
+    yield p, shop, p.run(shop.as_of)
+    p.close()
+
+
+def test_per_person_run_adds_up_the_accounts(merged_run):
+    _, shop, run = merged_run
+    prof = run.profiles.to_pandas().set_index("customer_id")
+    assert len(prof) == 300 + 1 - 2  # W1 created by the import, two accounts folded in
+    row = prof.loc["C000001"]
+    assert (row["person_id"], row["n_accounts"]) == ("C000001", 3)
+    assert row["accounts"] == '["C000001", "C000002", "W1"]'
+    orders = shop.orders.to_pandas()
+    paid = orders[orders.customer_id.isin(["C000001", "C000002"]) & (orders.status == "paid")]
+    assert row["orders"] == len(paid)
+    assert row["monetary_total"] == pytest.approx(paid.amount.sum())
+    assert "C000002" not in prof.index
+    assert '"id_type": "phone"' in row["identity_evidence"]
+    assert "13800000001" not in row["identity_evidence"]
+    assert prof.loc["C000005", "n_accounts"] == 1
+
+
+def test_per_account_run_names_the_person(merged_run, tmp_path):
+    p, shop, _ = merged_run
+    p.config = p.config.with_overrides({"identity": {"per_person": False}})
+    try:
+        run = p.run(shop.as_of)
+    finally:
+        p.config = p.config.with_overrides({"identity": {"per_person": True}})
+    prof = run.profiles.to_pandas().set_index("customer_id")
+    assert len(prof) == 301
+    assert prof.loc["C000002", "person_id"] == "C000001"
+    assert prof.loc["C000002", "n_accounts"] == 3

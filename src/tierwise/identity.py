@@ -40,11 +40,14 @@ if TYPE_CHECKING:
 __all__ = [
     "HASHED_TYPES",
     "Resolution",
+    "annotate_profiles",
+    "apply_persons",
     "hash_identifier",
     "normalise_identifier",
     "person_tables",
     "protect_records",
     "resolve",
+    "short_identifier",
 ]
 
 HASHED_TYPES = ("phone", "email")
@@ -291,9 +294,10 @@ def resolve(links: pa.Table, rules: IdentityConfig) -> Resolution:
     if big.any():  # chains too long to trust: every account stays its own person
         comp = comp.copy()
         comp[big] = (int(comp.max()) + 1) + np.arange(int(big.sum()))
+        comp = np.unique(comp, return_inverse=True)[1].astype(np.int64)
     ncomp = int(comp.max()) + 1 if n_acc else 0
     # person_id: the smallest customer id (string order) of the component
-    order = pc.sort_indices(acc_names).to_numpy().astype(np.int64) if n_acc else np.zeros(0)
+    order = pc.sort_indices(acc_names).to_numpy().astype(np.int64)
     rank = np.empty(n_acc, dtype=np.int64)
     rank[order] = np.arange(n_acc)
     minrank = np.full(ncomp, n_acc, dtype=np.int64)
@@ -406,7 +410,7 @@ def person_tables(
 
 
 def _map_column(t: ir.Table, m: ir.Table, column: str) -> ir.Table:
-    mm = m.rename(_cid="customer_id", _pid="person_id")
+    mm = m.view().rename(_cid="customer_id", _pid="person_id")
     j = t.left_join(mm, t[column] == mm._cid)
     return j.select(*[j._pid.coalesce(j[c]).name(c) if c == column else j[c] for c in t.columns])
 
@@ -414,3 +418,63 @@ def _map_column(t: ir.Table, m: ir.Table, column: str) -> ir.Table:
 def accounts_json(accounts: list[str]) -> str:
     """The accounts of a person as the JSON list stored in the profile."""
     return json.dumps(sorted(accounts), ensure_ascii=False)
+
+
+def short_identifier(value: str | None, hashed: bool | None) -> str | None:
+    """How an identifier appears in evidence: a hash is cut to ``h:`` + 12 hex digits."""
+    if value is None:
+        return None
+    return value[: len(HASH_PREFIX) + 12] if hashed else value
+
+
+def apply_persons(tables: dict[str, ir.Table], resolution: Resolution) -> dict[str, ir.Table]:
+    """The run's tables per person (see `person_tables`); unchanged without merges."""
+    import ibis
+
+    multi = resolution.persons.filter(pc.greater(resolution.persons.column("n_accounts"), 1))
+    if not multi.num_rows:
+        return tables
+    persons = ibis.memtable(multi.select(["customer_id", "person_id"]))
+    out = dict(tables)
+    out.update(person_tables(tables["customers"], tables["orders"], tables["events"], persons))
+    return out
+
+
+def annotate_profiles(profiles: pa.Table, resolution: Resolution, per_person: bool) -> pa.Table:
+    """Add ``person_id``, ``n_accounts``, ``accounts`` and ``identity_evidence`` columns.
+
+    Per person, ``customer_id`` already is the person's id; per account, each account row
+    names its person. ``identity_evidence`` is a JSON list of the identifiers that joined
+    the person's accounts (hashes shortened), strongest type first.
+    """
+    ids = profiles.column("customer_id").to_pylist()
+    pmap = resolution.person_map()
+    accounts: dict[str, list[str]] = {}
+    for cid, pid in pmap.items():
+        accounts.setdefault(pid, []).append(cid)
+    evidence: dict[str, list[dict[str, Any]]] = {}
+    for row in resolution.joins.to_pylist():
+        evidence.setdefault(row["person_id"], []).append(
+            {
+                "id_type": row["id_type"],
+                "identifier": short_identifier(row["identifier"], row["hashed"]),
+                "accounts": row["accounts"],
+            }
+        )
+    person = ids if per_person else [pmap.get(c, c) for c in ids]
+    accs = [sorted(accounts.get(p, [p])) for p in person]
+    out = profiles
+    for name, values, typ in (
+        ("person_id", person, pa.string()),
+        ("n_accounts", [len(a) for a in accs], pa.int64()),
+        ("accounts", [json.dumps(a, ensure_ascii=False) for a in accs], pa.string()),
+        (
+            "identity_evidence",
+            [json.dumps(evidence.get(p, []), ensure_ascii=False) for p in person],
+            pa.string(),
+        ),
+    ):
+        if name in out.column_names:
+            out = out.drop_columns([name])
+        out = out.append_column(name, pa.array(values, typ))
+    return out

@@ -239,11 +239,35 @@ class Project:
                 tables = spark_tables(session, store=self.store)
         else:
             raise ValueError(f"engine must be duckdb or spark, not {engine!r}")
+        resolution = self.resolve_identities() if self.store.count("identities") else None
+        per_person = resolution is not None and self.config.identity.per_person
+        if per_person:
+            from tierwise.identity import apply_persons
+
+            say("merging accounts into persons (identity)")
+            tables = apply_persons(tables, resolution)
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of, self.config,
             rfm=rfm, fitted=fitted, fitted_source=fitted_source, base_dir=self.directory,
         )  # fmt: skip
+        if resolution is not None:
+            from dataclasses import replace
+
+            from tierwise.identity import annotate_profiles
+
+            st = resolution.stats
+            result = replace(
+                result,
+                profiles=annotate_profiles(result.profiles, resolution, per_person),
+                notes=[
+                    *result.notes,
+                    f"identity: {st['accounts']:,} linked accounts form {st['persons']:,} "
+                    f"persons ({st['merged_persons']:,} merged; "
+                    f"{st['guarded_identifiers']:,} identifiers too widely shared to merge); "
+                    + ("labels are per person" if per_person else "labels are per account"),
+                ],
+            )
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
             as_of,
@@ -713,3 +737,22 @@ class Project:
         twin = Project(self.directory, read_only=self.read_only)
         twin._store = self.store.sibling()
         return twin
+
+    # -- identity -----------------------------------------------------------------------
+    def identities(self, *, format: TableFormat = "pandas") -> Any:
+        """The stored identifier links (phones and emails as salted hashes)."""
+        return _convert(self.store.read("identities"), format)
+
+    def resolve_identities(self, rules: Any = None) -> Any:
+        """Merge accounts into persons under the config's ``identity`` rules (or ``rules``,
+        an `IdentityConfig` or a dict of overrides); see `tierwise.identity.resolve`."""
+        from tierwise.config import IdentityConfig
+        from tierwise.identity import resolve
+
+        if rules is None:
+            rules = self.config.identity
+        elif isinstance(rules, dict):
+            rules = self.config.with_overrides({"identity": rules}).identity
+        elif not isinstance(rules, IdentityConfig):
+            raise TypeError("rules must be an IdentityConfig or a dict of identity settings")
+        return resolve(self.store.read("identities"), rules)
