@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pytest
 
@@ -210,3 +212,58 @@ def test_per_account_run_names_the_person(merged_run, tmp_path):
     assert len(prof) == 301
     assert prof.loc["C000002", "person_id"] == "C000001"
     assert prof.loc["C000002", "n_accounts"] == 3
+
+
+# -- command line and Project API ---------------------------------------------------------
+FRONT_DESK = "".join(f"d{i},phone,021-5555-0000,store\n" for i in range(7)) + (
+    "c1,phone,021 5555 0000,store\n"
+)
+
+
+def cli(*args: object) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from tierwise.cli import app
+
+    res = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+    return res.exit_code, res.output
+
+
+def test_cli_import_show_and_stats(tmp_path):
+    (tmp_path / "ids.csv").write_text(LINKS + FRONT_DESK, encoding="utf-8")
+    d = tmp_path / "p"
+    assert cli("init", d)[0] == 0
+    code, text = cli("import", "identities", tmp_path / "ids.csv", "-p", d)
+    assert code == 0 and "14 imported" in text and "1 quarantined" in text
+    code, text = cli("identity", "show", "c3", "-p", d)
+    assert code == 0 and "c3 belongs to person c1 (3 account(s)): c1, c2, c3" in text
+    assert "wechat_unionid" in text and "shared by 8 accounts" in text
+    code, text = cli("--lang", "zh", "identity", "show", "c4", "-p", d)
+    assert code == 0 and "c4 属于 c4（共 2 个账号）" in text
+    code, text = cli("identity", "show", "c1", "-p", d, "--json")
+    data = json.loads(text)[0]
+    assert data["person_id"] == "c1" and data["not_merged"][0]["shared_by"] == 8
+    code, text = cli("identity", "stats", "-p", d, "--json")
+    stats = json.loads(text)[0]
+    assert (stats["merged_persons"], stats["guarded_identifiers"]) == (2, 1)
+    assert "13800000001" not in text and "5555" not in text
+    code, text = cli("identity", "stats", "-p", d)
+    assert code == 0 and "identifiers too widely shared" in text
+
+
+def test_project_api_and_exports_never_show_clear_values(merged_run, tmp_path):
+    p, _, _ = merged_run
+    ids = p.identities(format="arrow")
+    assert ids.num_rows == 4 and all(ids.column("hashed").to_pylist()[:3])
+    res = p.resolve_identities({"merge_types": ["email"]})
+    assert res.stats["merged_persons"] == 0
+    assert p.resolve_identities().stats["merged_persons"] == 1
+    with pytest.raises(Exception, match="merge_types"):
+        p.resolve_identities({"merge_types": ["Phone!"]})
+    out = p.export("profiles", tmp_path / "profiles.csv")
+    text = out.read_text(encoding="utf-8-sig")
+    for clear in ("13800000001", "x@y.z"):
+        assert clear not in text
+    assert "C000001" in text and "h:" in text
+    shown = json.dumps(p.show("C000001").to_dict(), default=str)
+    assert "13800000001" not in shown and '"n_accounts": 3' in shown

@@ -10,6 +10,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     backtest,
     clv,
     commands,
+    identity,
     importing,
     intention,
     plans,
