@@ -199,6 +199,7 @@ def test_per_person_run_adds_up_the_accounts(merged_run):
     assert '"id_type": "phone"' in row["identity_evidence"]
     assert "13800000001" not in row["identity_evidence"]
     assert prof.loc["C000005", "n_accounts"] == 1
+    assert merged_run[0].show("W1").customer_id == "C000001"  # an account shows its person
 
 
 def test_per_account_run_names_the_person(merged_run, tmp_path):
@@ -267,3 +268,90 @@ def test_project_api_and_exports_never_show_clear_values(merged_run, tmp_path):
     assert "C000001" in text and "h:" in text
     shown = json.dumps(p.show("C000001").to_dict(), default=str)
     assert "13800000001" not in shown and '"n_accounts": 3' in shown
+    assert p.show("W1").features["person_id"] == "C000001"  # an account leads to its person
+
+
+# -- planted duplicates -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    from tierwise.demo import generate_shop
+    from tierwise.demo_identities import plant_identities
+
+    shop = plant_identities(generate_shop(3000, seed=7), seed=11)
+    p = Project.init(tmp_path_factory.mktemp("planted") / "p")
+    rep = p.import_frame("identities", shop.extras["identities"], source="identities")
+    assert rep.rows_quarantined == 0
+    truth = shop.extras["identity_truth"]
+    yield p, dict(zip(truth.column("customer_id").to_pylist(),
+                      truth.column("person").to_pylist(), strict=True))  # fmt: skip
+    p.close()
+
+
+def test_planted_duplicates_are_found(planted):
+    from tierwise.demo_identities import pair_scores
+
+    p, truth = planted
+    scores = pair_scores(p.resolve_identities().person_map(), truth)
+    assert scores["pairs_true"] > 1000
+    assert scores["precision"] >= 0.99 and scores["recall"] >= 0.99
+
+
+def test_planted_front_desk_phone_never_merges(planted):
+    from tierwise.demo_identities import FRONT_DESK_PHONE, pair_scores
+
+    p, truth = planted
+    res = p.resolve_identities()
+    salt = p.store.identity_salt()
+    desk = hash_identifier(salt, "phone", FRONT_DESK_PHONE)
+    assert res.guarded.column("identifier").to_pylist() == [desk]
+    assert res.guarded.column("n_accounts").to_pylist() == [40]
+    ids = p.identities(format="arrow").to_pylist()
+    holders = {r["customer_id"] for r in ids if r["identifier"] == desk}
+    persons = {res.person_of(c) for c in holders}
+    assert len(persons) == len({truth[c] for c in holders}) == 40
+    assert not any(desk == j["identifier"] for j in res.joins.to_pylist())
+    # with the guard lifted the phone glues strangers together: the person-size guard
+    # leaves that component apart; with both lifted, precision drops
+    lifted = p.resolve_identities({"max_accounts_per_identifier": 1000})
+    assert lifted.stats["accounts_left_apart"] > 40
+    assert pair_scores(lifted.person_map(), truth)["precision"] == 1.0
+    both = {"max_accounts_per_identifier": 1000, "max_accounts_per_person": 10_000}
+    loose = pair_scores(p.resolve_identities(both).person_map(), truth)
+    assert loose["precision"] < 0.9 and loose["recall"] == 1.0
+
+
+def test_planted_rules_change_splits(planted):
+    from tierwise.demo_identities import pair_scores
+
+    p, truth = planted
+    full = p.resolve_identities()
+    no_union = p.resolve_identities({"merge_types": ["phone", "email"]})
+    assert no_union.stats["merged_persons"] < full.stats["merged_persons"]
+    scores = pair_scores(no_union.person_map(), truth)
+    assert scores["precision"] == 1.0 and scores["recall"] < 0.99
+    moved = [c for c, pid in full.person_map().items() if no_union.person_of(c) != pid]
+    assert moved and all(
+        any(j["id_type"] == "wechat_unionid" for j in full.evidence(full.person_of(c)))
+        for c in moved
+    )
+
+
+def test_identifiers_in_a_customer_file_become_links_by_mapping(tmp_path):
+    (tmp_path / "members.csv").write_text(
+        "会员ID,手机,城市\nY1,+86 139 0000 0002,上海\nY2,,北京\n", encoding="utf-8"
+    )
+    (tmp_path / "phones.yaml").write_text(
+        "entity: identities\ncolumns:\n  会员ID: customer_id\n  手机: identifier\n"
+        "constants:\n  id_type: phone\n  platform: youzan\n",
+        encoding="utf-8",
+    )
+    with Project.init(tmp_path / "p") as p:
+        rep = p.import_file(
+            "identities", tmp_path / "members.csv", mapping=tmp_path / "phones.yaml",
+            unknown_columns="ignore",
+        )  # fmt: skip
+        assert (rep.rows_imported, rep.rows_quarantined) == (1, 1)
+        (row,) = p.identities(format="arrow").to_pylist()
+        salt = p.store.identity_salt()
+        assert row["identifier"] == hash_identifier(salt, "phone", "13900000002")
+        assert (row["customer_id"], row["platform"], row["hashed"]) == ("Y1", "youzan", True)

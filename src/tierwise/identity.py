@@ -96,13 +96,15 @@ def protect_records(
     Parameters
     ----------
     records : pyarrow.Table
-        Parsed records with ``id_type``, ``identifier``, ``hashed`` and ``link_id``.
+        Parsed records with ``id_type``, ``identifier``, ``platform``, ``hashed`` and
+        ``link_id``.
     salt : bytes
         The project's secret salt.
     clear_types : iterable of str
         Types kept in clear (normalised) by the merchant's choice.
     rehash_key : bool
-        Recompute ``link_id`` from the protected values (when it was a content hash).
+        Recompute ``link_id`` from the protected values (when it was a content hash of
+        id_type, identifier, customer_id and platform).
 
     Returns
     -------
@@ -138,11 +140,12 @@ def protect_records(
     records = records.set_column(i, "hashed", pa.array(out_h, pa.bool_()))
     if rehash_key:
         cust = records.column("customer_id").to_pylist()
+        plat = records.column("platform").to_pylist()
         keys = [
             None
             if None in (t, v, c)
-            else hashlib.sha256(f"{t}\x1f{v}\x1f{c}".encode()).hexdigest()[:32]
-            for t, v, c in zip(types, out_v, cust, strict=True)
+            else hashlib.sha256(f"{t}\x1f{v}\x1f{c}\x1f{p or ''}".encode()).hexdigest()[:32]
+            for t, v, c, p in zip(types, out_v, cust, plat, strict=True)
         ]
         i = records.schema.get_field_index("link_id")
         records = records.set_column(i, "link_id", pa.array(keys, pa.string()))
@@ -261,7 +264,6 @@ def resolve(links: pa.Table, rules: IdentityConfig) -> Resolution:
     p_id = pair // max(n_acc, 1)
     p_acc = pair % max(n_acc, 1)
     n_per_id = np.bincount(p_id, minlength=n_ids)
-    types = id_type.to_pylist() if n_ids else []
     priority = {ty: k for k, ty in enumerate(rules.merge_types)}
     type_codes = pc.dictionary_encode(id_type).combine_chunks() if n_ids else None
     if type_codes is not None:
@@ -363,7 +365,9 @@ def resolve(links: pa.Table, rules: IdentityConfig) -> Resolution:
         "links_incomplete": n_links - t.num_rows,
         "accounts": n_acc,
         "identifiers": n_ids,
-        "identifier_types": dict(sorted(_count(types).items())),
+        "identifier_types": dict(
+            sorted((v["values"], v["counts"]) for v in pc.value_counts(id_type).to_pylist())
+        ),
         "persons": ncomp,
         "merged_persons": int((comp_sizes > 1).sum()),
         "accounts_in_merged_persons": int(comp_sizes[comp_sizes > 1].sum()),
@@ -373,13 +377,6 @@ def resolve(links: pa.Table, rules: IdentityConfig) -> Resolution:
         "merge_types": list(rules.merge_types),
     }
     return Resolution(persons, joins, guard_tbl, split, stats)
-
-
-def _count(values: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out
 
 
 # -- per-person runs ----------------------------------------------------------------------

@@ -342,6 +342,11 @@ class Project:
         """One customer's features, labels and the evidence of each label."""
         as_of = as_of or self.store.latest_snapshot()
         features = self.store.customer_profile(as_of, customer_id)
+        if features is None and self.store.count("identities"):
+            person = self.resolve_identities().person_of(customer_id)  # an account of a person
+            if person != customer_id:
+                customer_id = person
+                features = self.store.customer_profile(as_of, customer_id)
         if features is None:
             raise StoreError(f"no customer {customer_id!r} in the snapshot as of {as_of}")
         labels = self.store.read_labels(as_of, customer_id).to_pylist()

@@ -172,7 +172,8 @@ IDENTITIES = Entity(
             "link_id",
             pa.string(),
             True,
-            "Link id (a hash of id_type, identifier and customer_id when the file has none).",
+            "Link id (a hash of id_type, identifier, customer_id and platform when the file has "
+            "none).",
         ),
         Column("customer_id", pa.string(), True, "The account the identifier belongs to."),
         Column(

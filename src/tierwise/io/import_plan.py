@@ -68,7 +68,7 @@ DEFAULT_EVENT_ID_COLUMNS = (
 )
 """Columns hashed into ``event_id`` when an events file has no id column."""
 
-DEFAULT_LINK_ID_COLUMNS = ("id_type", "identifier", "customer_id")
+DEFAULT_LINK_ID_COLUMNS = ("id_type", "identifier", "customer_id", "platform")
 """Columns hashed into ``link_id`` when an identities file has no id column."""
 
 ID_COLUMNS = frozenset(
