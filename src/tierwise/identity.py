@@ -112,6 +112,13 @@ def protect_records(
         The records and a note for the import report.
     """
     clear = set(clear_types)
+    keyed = hmac.new(salt, digestmod=hashlib.sha256)  # copied per value: the key is set once
+
+    def digest(id_type: str, value: str) -> str:
+        mac = keyed.copy()
+        mac.update(f"{id_type}\x1f{normalise_identifier(id_type, value)}".encode())
+        return HASH_PREFIX + mac.hexdigest()
+
     types = records.column("id_type").to_pylist()
     values = records.column("identifier").to_pylist()
     given = records.column("hashed").to_pylist()
@@ -126,7 +133,7 @@ def protect_records(
             out_v.append(v)
             out_h.append(True)
         elif t in HASHED_TYPES and t not in clear:
-            out_v.append(hash_identifier(salt, t, v))
+            out_v.append(digest(t, v))
             out_h.append(True)
             n_hashed += 1
         else:
@@ -260,7 +267,8 @@ def resolve(links: pa.Table, rules: IdentityConfig) -> Resolution:
     id_value = t.column("identifier").take(firsts)
     id_hashed = pc.fill_null(t.column("hashed").take(firsts), False)
     # distinct (identifier, account) pairs
-    pair = np.unique(id_idx * max(n_acc, 1) + acc_idx)
+    pair = np.sort(id_idx * max(n_acc, 1) + acc_idx)
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
     p_id = pair // max(n_acc, 1)
     p_acc = pair % max(n_acc, 1)
     n_per_id = np.bincount(p_id, minlength=n_ids)
