@@ -355,3 +355,17 @@ def test_identifiers_in_a_customer_file_become_links_by_mapping(tmp_path):
         salt = p.store.identity_salt()
         assert row["identifier"] == hash_identifier(salt, "phone", "13900000002")
         assert (row["customer_id"], row["platform"], row["hashed"]) == ("Y1", "youzan", True)
+
+
+def test_dry_run_writes_no_links_and_prehashed_values_are_kept(tmp_path):
+    (tmp_path / "ids.csv").write_text(
+        "customer_id,id_type,identifier,hashed\nc1,phone,h:abc123,true\nc2,phone,h:abc123,true\n",
+        encoding="utf-8",
+    )
+    with Project.init(tmp_path / "p") as p:
+        rep = p.import_file("identities", tmp_path / "ids.csv", dry_run=True)
+        assert rep.rows_imported == 2 and p.store.count("identities") == 0
+        p.import_file("identities", tmp_path / "ids.csv")
+        rows = p.identities(format="arrow").to_pylist()
+        assert {r["identifier"] for r in rows} == {"h:abc123"}
+        assert p.resolve_identities().person_map() == {"c1": "c1", "c2": "c1"}
