@@ -420,11 +420,6 @@ def _map_column(t: ir.Table, m: ir.Table, column: str) -> ir.Table:
     return j.select(*[j._pid.coalesce(j[c]).name(c) if c == column else j[c] for c in t.columns])
 
 
-def accounts_json(accounts: list[str]) -> str:
-    """The accounts of a person as the JSON list stored in the profile."""
-    return json.dumps(sorted(accounts), ensure_ascii=False)
-
-
 def short_identifier(value: str | None, hashed: bool | None) -> str | None:
     """How an identifier appears in evidence: a hash is cut to ``h:`` + 12 hex digits."""
     if value is None:
