@@ -28,6 +28,7 @@ __all__ = [
     "EntranceSource",
     "Expectation",
     "FeatureConfig",
+    "IdentityConfig",
     "IntentionConfig",
     "LabelRule",
     "QuadrantLinesConfig",
@@ -435,6 +436,50 @@ class DistributorsConfig(_Strict):
     category_key: str = "品类"
     commission: list[CommissionRule] = []
 
+class IdentityConfig(_Strict):
+    """Identity unification: which identifiers join accounts into one person.
+
+    ``merge_types`` lists the identifier types that may join accounts, strongest first (the
+    evidence names them in this order). An identifier held by more accounts than
+    ``max_accounts_per_identifier`` (or its type's entry in ``max_accounts``) never joins
+    anything (a front-desk phone); a chain of links gathering more accounts than
+    ``max_accounts_per_person`` is not merged. ``per_person`` runs every scheme per person
+    (``false``: per platform account). ``clear_types`` opts phone and/or email in to being
+    stored in clear instead of as a salted hash.
+    """
+
+    merge_types: list[str] = Field(
+        default_factory=lambda: [
+            "wechat_unionid", "phone", "email", "taobao_nick", "youzan_id", "wechat_openid",
+        ]
+    )  # fmt: skip
+    max_accounts_per_identifier: int = Field(default=5, ge=2)
+    max_accounts: dict[str, int] = Field(default_factory=dict)
+    max_accounts_per_person: int = Field(default=50, ge=2)
+    per_person: bool = True
+    clear_types: list[Literal["phone", "email"]] = Field(default_factory=list)
+
+    @field_validator("merge_types")
+    @classmethod
+    def _types(cls, v: list[str]) -> list[str]:
+        import re
+
+        for t in v:
+            if not re.match(_IDENT, t):
+                raise ValueError(f"identifier type {t!r}: use lower-case letters, digits and _")
+        if len(set(v)) != len(v):
+            raise ValueError("an identifier type is listed twice")
+        return v
+
+    @field_validator("max_accounts")
+    @classmethod
+    def _limits(cls, v: dict[str, int]) -> dict[str, int]:
+        for t, n in v.items():
+            if n < 2:
+                raise ValueError(f"{t}: a limit below 2 would stop every merge; drop the type "
+                                 "from merge_types instead")  # fmt: skip
+        return v
+
 
 class Config(_Strict):
     """The whole configuration of a project."""
@@ -449,6 +494,7 @@ class Config(_Strict):
     schemes: dict[str, RuleScheme]
     entrance: EntranceConfig = Field(default_factory=lambda: EntranceConfig())
     distributors: DistributorsConfig = Field(default_factory=lambda: DistributorsConfig())
+    identity: IdentityConfig = IdentityConfig()
 
     @field_validator("schemes")
     @classmethod

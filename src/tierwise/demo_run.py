@@ -12,6 +12,7 @@ import pandas as pd
 
 from tierwise.demo import BEHAVIOUR_TYPES, generate_shop
 from tierwise.demo_entrance import plant_entrance
+from tierwise.demo_identities import pair_scores, plant_identities
 from tierwise.metrics import label_recovery, multilabel_recovery
 from tierwise.project import Project
 
@@ -47,6 +48,7 @@ class DemoResult:
     summary: list[dict[str, Any]]
     recovery: list[dict[str, Any]] = field(default_factory=list)
     example_customer: str = ""
+    identity: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(
@@ -61,13 +63,20 @@ def run_demo(
     say = progress or (lambda _msg: None)
     say(f"generating a demo shop of {n_customers} customers")
     shop = plant_entrance(generate_shop(n_customers, seed=seed), seed=seed)
+    shop = plant_identities(shop, seed=seed)
     project = Project.init(directory, force=force)
     files = shop.write(project.directory / "data", format="parquet")
     reports = []
     with project:
-        for entity in ("customers", "orders", "events"):
+        for entity in ("customers", "orders", "events", "identities"):
             say(f"importing {files[entity].name}")
             reports.append(project.import_file(entity, files[entity]))
+        ids = shop.extras["identity_truth"]
+        identity = pair_scores(
+            project.resolve_identities().person_map(),
+            dict(zip(ids.column("customer_id").to_pylist(), ids.column("person").to_pylist(),
+                     strict=True)),
+        )  # fmt: skip
         run = project.run(shop.as_of, progress=say)
         summary = project.summary(run.as_of, format="arrow").to_pylist()
         truth = shop.truth.to_pandas().set_index("customer_id")
@@ -83,4 +92,5 @@ def run_demo(
         summary=summary,
         recovery=rec.to_dict("records"),
         example_customer=example,
+        identity=identity,
     )

@@ -144,6 +144,8 @@ class Project:
         """Import a CSV/Excel/Parquet/JSON Lines file; see `tierwise.io.import_file`."""
         from tierwise.io import import_file
 
+        if entity == "identities":
+            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_file(
             self.store, entity, path, mapping=mapping, options=self._options(options)
         )
@@ -154,6 +156,8 @@ class Project:
         """Import a pandas/polars DataFrame or Arrow table; see `tierwise.io.import_frame`."""
         from tierwise.io import import_frame
 
+        if entity == "identities":
+            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_frame(
             self.store, entity, data, source=source, mapping=mapping,
             options=self._options(options),
@@ -235,11 +239,35 @@ class Project:
                 tables = spark_tables(session, store=self.store)
         else:
             raise ValueError(f"engine must be duckdb or spark, not {engine!r}")
+        resolution = self.resolve_identities() if self.store.count("identities") else None
+        per_person = resolution is not None and self.config.identity.per_person
+        if per_person:
+            from tierwise.identity import apply_persons
+
+            say("merging accounts into persons (identity)")
+            tables = apply_persons(tables, resolution)
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of, self.config,
             rfm=rfm, fitted=fitted, fitted_source=fitted_source, base_dir=self.directory,
         )  # fmt: skip
+        if resolution is not None:
+            from dataclasses import replace
+
+            from tierwise.identity import annotate_profiles
+
+            st = resolution.stats
+            result = replace(
+                result,
+                profiles=annotate_profiles(result.profiles, resolution, per_person),
+                notes=[
+                    *result.notes,
+                    f"identity: {st['accounts']:,} linked accounts form {st['persons']:,} "
+                    f"persons ({st['merged_persons']:,} merged; "
+                    f"{st['guarded_identifiers']:,} identifiers too widely shared to merge); "
+                    + ("labels are per person" if per_person else "labels are per account"),
+                ],
+            )
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
             as_of,
@@ -321,6 +349,11 @@ class Project:
         """One customer's features, labels and the evidence of each label."""
         as_of = as_of or self.store.latest_snapshot()
         features = self.store.customer_profile(as_of, customer_id)
+        if features is None and self.store.count("identities"):
+            person = self.resolve_identities().person_of(customer_id)  # an account of a person
+            if person != customer_id:
+                customer_id = person
+                features = self.store.customer_profile(as_of, customer_id)
         if features is None:
             raise StoreError(f"no customer {customer_id!r} in the snapshot as of {as_of}")
         labels = self.store.read_labels(as_of, customer_id).to_pylist()
@@ -831,3 +864,22 @@ class Project:
             if all(c in prof.column_names for c in cols):
                 influence = prof.select(cols).to_pandas()
         return distributor_report(self.distributor_orders(as_of), influence)
+
+    # -- identity -----------------------------------------------------------------------
+    def identities(self, *, format: TableFormat = "pandas") -> Any:
+        """The stored identifier links (phones and emails as salted hashes)."""
+        return _convert(self.store.read("identities"), format)
+
+    def resolve_identities(self, rules: Any = None) -> Any:
+        """Merge accounts into persons under the config's ``identity`` rules (or ``rules``,
+        an `IdentityConfig` or a dict of overrides); see `tierwise.identity.resolve`."""
+        from tierwise.config import IdentityConfig
+        from tierwise.identity import resolve
+
+        if rules is None:
+            rules = self.config.identity
+        elif isinstance(rules, dict):
+            rules = self.config.with_overrides({"identity": rules}).identity
+        elif not isinstance(rules, IdentityConfig):
+            raise TypeError("rules must be an IdentityConfig or a dict of identity settings")
+        return resolve(self.store.read("identities"), rules)

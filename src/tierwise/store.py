@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from tierwise import __version__
 from tierwise.errors import StoreError
-from tierwise.schema import ENTITIES, Entity
+from tierwise.schema import ENTITIES, OPTIONAL_ENTITIES, Entity
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
@@ -268,13 +268,17 @@ class Store:
 
     # -- canonical tables -----------------------------------------------------------------
     def count(self, entity: str) -> int:
-        """Number of rows in a canonical table."""
+        """Number of rows in a canonical table (0 for an optional table never imported)."""
+        if entity in OPTIONAL_ENTITIES:
+            return self.one(f'SELECT count(*) FROM "{entity}"')[0] if self.has_table(entity) else 0
         return self.one(f'SELECT count(*) FROM "{ENTITIES[entity].name}"')[0]
 
     def read(self, entity: str, *, provenance: bool = False) -> pa.Table:
         """Read a canonical table as Arrow."""
-        ent = ENTITIES[entity]
+        ent = ENTITIES[entity] if entity in ENTITIES else OPTIONAL_ENTITIES[entity]
         cols = ent.column_names + (list(PROVENANCE_COLUMNS) if provenance else [])
+        if entity in OPTIONAL_ENTITIES and not self.has_table(entity):
+            return ent.arrow_schema().empty_table()
         sel = ", ".join(f'"{c}"' for c in cols)
         return self.arrow(f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"')
 
@@ -1419,3 +1423,25 @@ class Store:
             "ORDER BY crossed_at, customer_id",
             [since, detected_after],
         )
+
+    # -- optional tables and the identity salt --------------------------------------------
+    def ensure_table(self, entity: str) -> None:
+        """Create an optional canonical table (``identities``) when it is missing."""
+        ent = OPTIONAL_ENTITIES[entity]
+        if not self.has_table(ent.name):
+            self.con.execute(_ddl(ent))
+
+    def identity_salt(self) -> bytes:
+        """The project's secret salt for hashing phones and emails (made on first use).
+
+        It is kept in the store's meta table and never printed; without it a hashed
+        identifier cannot be matched against a clear value.
+        """
+        row = self.one("SELECT value FROM tierwise_meta WHERE key = 'identity_salt'")
+        if row is not None:
+            return bytes.fromhex(row[0])
+        if self.read_only:
+            raise StoreError(f"{self.path} has no identity salt yet; import identities first")
+        salt = os.urandom(32)
+        self.con.execute("INSERT INTO tierwise_meta VALUES ('identity_salt', ?)", [salt.hex()])
+        return salt
