@@ -118,3 +118,28 @@ def test_data_without_entrance_sources_still_runs():
     assert (p.entrance_channel == "unknown").all()
     off, _ = _run(make_tiny_store(), {"entrance": {"enabled": False}})
     assert off.entrance_channel.isna().all()
+
+
+def test_entrance_report_figures_by_hand():
+    from tierwise.entrance import entrance_report
+
+    prof = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "e"],
+        "entrance_channel": ["qr_code:A", "qr_code:A", "qr_code:A", "utm:x", None],
+        "entrance_kind": ["qr_code", "qr_code", "qr_code", "utm", None],
+        "entrance_segment": ["other"] * 5,
+        "latest_channel": ["utm:x"] * 5,
+        "orders": [0, 1, 3, 2, 0],
+        "monetary_total": [0.0, 10.0, 90.0, 50.0, 0.0],
+        "clv": [None, 5.0, 15.0, 8.0, None],
+        "quadrant": [None, "stranger", "true_friend", "barnacle", None],
+    })  # fmt: skip
+    rep = entrance_report(prof).set_index("channel")
+    a = rep.loc["qr_code:A"]
+    assert (a.customers, a.buyers, a.conversion_rate, a.repeat_rate) == (3, 2, 0.6667, 0.5)
+    assert (a.mean_clv, a.revenue) == (10.0, 100.0)
+    assert a.quadrant_mix == {"none": 0.3333, "stranger": 0.3333, "true_friend": 0.3333}
+    assert pd.isna(rep.loc["unknown", "repeat_rate"])  # no buyer: no repeat rate
+    assert list(rep.index) == ["qr_code:A", "unknown", "utm:x"]
+    with pytest.raises(ConfigError, match=r"add `entrance` to run\.steps"):
+        entrance_report(prof.drop(columns="entrance_segment"), "segment")
