@@ -12,6 +12,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     commands,
     importing,
     intention,
+    members,
     plans,
     segments,
     service,
