@@ -267,6 +267,7 @@ def assign_levels(
     until = np.full(len(df), None, dtype=object)
     move = np.full(len(df), "none", dtype=object)
     evidence: list[str | None] = []
+    figures = df[["growth", "growth_spend", "growth_orders", "growth_actions"]].to_numpy(float)
     for i in range(len(df)):
         pr, er = int(p_rank[i]), int(earned[i])
         ps, pu = p_since[i], p_until[i]
@@ -290,7 +291,7 @@ def assign_levels(
             r = int(kept[i])
             s, u, m = (as_of, as_of + period, "downgrade") if r else (None, None, "downgrade")
         rank[i], since[i], until[i], move[i] = r, s, u, m
-        evidence.append(_evidence(levels, r, pr, m, df.iloc[i], pu, grace) if (r or pr) else None)
+        evidence.append(_evidence(levels, r, pr, m, figures[i], pu, grace) if (r or pr) else None)
     df["member_rank"] = rank
     df["member_level"] = pd.Series([ids[r - 1] if r else None for r in rank], dtype=object,
                                    index=df.index)
@@ -312,16 +313,16 @@ _RULES = {
 }
 
 
-def _evidence(levels: list[Level], rank: int, prev_rank: int, move: str, row: pd.Series,
+def _evidence(levels: list[Level], rank: int, prev_rank: int, move: str, row: np.ndarray,
               prev_until: dt.date | None, grace: dt.timedelta) -> str:  # fmt: skip
     lev = levels[rank - 1] if rank else None
     doc: dict[str, Any] = {
         "rule": _RULES[move],
         "figures": {
-            "growth": float(row["growth"]),
-            "spend": float(row["growth_spend"]),
-            "orders": float(row["growth_orders"]),
-            "actions": float(row["growth_actions"]),
+            "growth": float(row[0]),
+            "spend": float(row[1]),
+            "orders": float(row[2]),
+            "actions": float(row[3]),
         },
         "from": levels[prev_rank - 1].id if prev_rank else None,
         "level": lev.id if lev else None,
