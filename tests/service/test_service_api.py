@@ -270,3 +270,16 @@ def test_a_run_goes_in_the_background_and_is_polled(api):
     deadline = time.monotonic() + 120
     while api.service.runs._thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_funnel_and_member_moves_equal_the_library(api):
+    got = api.get("/v1/funnel").json()
+    want = api.project.funnel(format="arrow").to_pylist()
+    assert [r["reached"] for r in got["stages"]] == [r["reached"] for r in want]
+    assert [r["stage"] for r in got["stages"]] == ["fan", "customer", "member", "lifetime", "koc"]
+    assert got["stages"][0]["reached"] == api.project.store.read_profiles().num_rows
+    by = api.get("/v1/funnel", params={"by": "channel"}).json()
+    assert {r["group"] for r in by["stages"]} >= {"(none)"}
+    assert api.get("/v1/funnel", params={"by": "nowhere"}).status_code == 422
+    moves = api.get("/v1/members/moves").json()["days"]
+    assert moves and moves[0]["new"] == api.project.member_moves()["new"].iloc[0] > 0
