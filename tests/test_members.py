@@ -201,3 +201,17 @@ def test_cli_members_funnel_and_moves(shop, tmp_path):
     assert groups == {"store", "livestream", "deal", "(unknown)"}
     res = run(app, ["funnel", *where, "--by", "nowhere"])
     assert res.exit_code != 0 and "--by nowhere" in res.output
+
+
+def test_an_imported_level_of_a_run_without_members_is_not_a_previous_level(shop):
+    on = shop.config
+    shop.config = on.with_overrides({"members": {"enabled": False}})
+    off = shop.run(dt.date(2024, 1, 31))
+    assert off.profiles.column("member_level").to_pylist()[0] == "白银会员"  # imported, as is
+    assert "members: " not in " ".join(off.notes)
+    shop.config = on
+    run = shop.run(dt.date(2024, 3, 15))
+    prof = run.profiles.to_pandas().set_index("customer_id")
+    assert prof.loc["mid", "member_move"] == "new" and prof.loc["mid", "member_level"] == "v1"
+    assert "the snapshot of 2024-01-31 has no computed levels" in " ".join(run.notes)
+    assert shop.member_history("mid")["move"].tolist() == ["new"]

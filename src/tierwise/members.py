@@ -293,8 +293,9 @@ def assign_levels(
         rank[i], since[i], until[i], move[i] = r, s, u, m
         evidence.append(_evidence(levels, r, pr, m, figures[i], pu, grace) if (r or pr) else None)
     df["member_rank"] = rank
-    df["member_level"] = pd.Series([ids[r - 1] if r else None for r in rank], dtype=object,
-                                   index=df.index)
+    df["member_level"] = pd.Series(
+        [ids[r - 1] if r else None for r in rank], dtype=object, index=df.index
+    )
     df["member_level_since"] = since
     df["member_valid_until"] = until
     df["member_growth"] = df["growth"]

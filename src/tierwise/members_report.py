@@ -101,6 +101,7 @@ def _imported(store: Store, config: Config, as_of: dt.date, source: str | Path |
     column = column or (None if key else cfg.imported.column)
     customers = store.read("customers").to_pandas().set_index("customer_id")
     if key:
+
         def pick(text: object) -> object:
             try:
                 return json.loads(text).get(key) if isinstance(text, str) else None

@@ -16,7 +16,7 @@ from tierwise.steps.frames import join_frame
 
 __all__ = ["STEP", "MembersStep"]
 
-_PREVIOUS = ["member_level", "member_level_since", "member_valid_until"]
+_PREVIOUS = ["member_level", "member_level_since", "member_valid_until", "member_rank"]
 
 
 class MembersStep(Step):
@@ -51,7 +51,8 @@ class MembersStep(Step):
         ids = profile.select("customer_id").to_pandas()
         growth = ids.merge(growth_value(orders, events, cfg.growth), on="customer_id", how="left")
         growth = growth.fillna(
-            {"growth": 0.0, "growth_spend": 0.0, "growth_orders": 0.0, "growth_actions": 0.0})
+            {"growth": 0.0, "growth_spend": 0.0, "growth_orders": 0.0, "growth_actions": 0.0}
+        )
         previous = None
         prev = ctx.previous
         if prev is not None and "member_growth" in prev.columns:
@@ -59,6 +60,11 @@ class MembersStep(Step):
             for col in _PREVIOUS:
                 if col not in previous:
                     previous[col] = None
+            computed = previous["member_rank"].notna()  # not an imported level (step off)
+            previous.loc[~computed, "member_level"] = None
+            if not computed.any():
+                notes.append(f"members: the snapshot of {prev.as_of} has no computed levels; "
+                             "levels start from growth value alone")  # fmt: skip
         elif prev is not None:
             notes.append(f"members: the snapshot of {prev.as_of} has no computed levels; "
                          "levels start from growth value alone")  # fmt: skip
