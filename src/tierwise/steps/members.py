@@ -20,8 +20,11 @@ _PREVIOUS = ["member_level", "member_level_since", "member_valid_until", "member
 
 
 class MembersStep(Step):
-    """Add ``member_level`` and its evidence; the profile's imported level is kept as
-    ``member_level_imported`` (off: the imported level stays ``member_level``)."""
+    """Add each customer's member level from growth value and the previous level, with evidence.
+
+    The profile's imported level is kept as ``member_level_imported`` (off: the imported level
+    stays ``member_level`` and the other columns are empty).
+    """
 
     name = "members"
     section = "members"
