@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tierwise.errors import ConfigError
+from tierwise.funnel_config import FunnelConfig
+from tierwise.members import MembersConfig
 from tierwise.schemes.rules import Condition
 
 __all__ = [
@@ -28,9 +30,11 @@ __all__ = [
     "EntranceSource",
     "Expectation",
     "FeatureConfig",
+    "FunnelConfig",
     "IdentityConfig",
     "IntentionConfig",
     "LabelRule",
+    "MembersConfig",
     "QuadrantLinesConfig",
     "RFMConfig",
     "RuleScheme",
@@ -264,7 +268,8 @@ class QuadrantLinesConfig(_Strict):
 
 
 DEFAULT_STEPS = [
-    "features", "influence", "tags", "clv", "quadrant_lines", "rfm", "schemes", "entrance",
+    "features", "influence", "tags", "clv", "quadrant_lines", "rfm", "members", "schemes",
+    "entrance",
 ]  # fmt: skip
 
 
@@ -495,6 +500,20 @@ class Config(_Strict):
     entrance: EntranceConfig = Field(default_factory=lambda: EntranceConfig())
     distributors: DistributorsConfig = Field(default_factory=lambda: DistributorsConfig())
     identity: IdentityConfig = IdentityConfig()
+    members: MembersConfig = MembersConfig()
+    funnel: FunnelConfig = FunnelConfig()
+
+    @model_validator(mode="after")
+    def _funnel_stages(self) -> Config:
+        scheme = self.schemes.get(self.funnel.scheme)
+        if scheme is None:
+            return self  # no path scheme: `tierwise funnel` says so when asked
+        known = [lab.id for lab in scheme.labels] + ([scheme.default] if scheme.default else [])
+        unknown = [s for s in self.funnel.stages if s not in known]
+        if unknown:
+            raise ValueError(f"funnel.stages: {unknown} are not labels of scheme "
+                             f"{self.funnel.scheme!r} ({', '.join(known)})")  # fmt: skip
+        return self
 
     @field_validator("schemes")
     @classmethod

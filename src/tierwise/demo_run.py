@@ -14,7 +14,7 @@ from tierwise.demo import BEHAVIOUR_TYPES, generate_shop
 from tierwise.demo_entrance import plant_entrance
 from tierwise.demo_identities import pair_scores, plant_identities
 from tierwise.metrics import label_recovery, multilabel_recovery
-from tierwise.project import Project
+from tierwise.project import CONFIG_FILE, Project
 
 __all__ = ["DemoResult", "recovery", "run_demo"]
 
@@ -65,6 +65,12 @@ def run_demo(
     shop = plant_entrance(generate_shop(n_customers, seed=seed), seed=seed)
     shop = plant_identities(shop, seed=seed)
     project = Project.init(directory, force=force)
+    cfg = project.directory / CONFIG_FILE  # the demo shows member levels: turn them on
+    text = cfg.read_text("utf-8")
+    text = text.replace("members:\n  enabled: false", "members:\n  enabled: true")
+    text = text.replace("  aliases: {}", "  aliases: {银卡会员: v2, 金卡会员: v3}")
+    cfg.write_text(text, encoding="utf-8")
+    project = Project(project.directory)
     files = shop.write(project.directory / "data", format="parquet")
     reports = []
     with project:

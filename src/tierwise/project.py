@@ -250,6 +250,7 @@ class Project:
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of, self.config,
             rfm=rfm, fitted=fitted, fitted_source=fitted_source, base_dir=self.directory,
+            previous=self._previous_snapshot(as_of),
         )  # fmt: skip
         if resolution is not None:
             from dataclasses import replace
@@ -277,6 +278,7 @@ class Project:
             ),
             meta=result.meta(),
         )
+        self._record_member_levels(as_of, result)
         self.record_segments(as_of, progress=say)
         try:
             self.enqueue_flows(as_of, progress=say)
@@ -590,6 +592,10 @@ class Project:
         customers, share of the from-row and revenue between the days per cell."""
         from tierwise.segments import transition_matrix
 
+        if scheme == "member_level" and scheme not in self.config.schemes:
+            from tierwise.members_report import level_transitions
+
+            return _convert(level_transitions(self.store, self.config, from_, to), format)
         return _convert(transition_matrix(self.store, self.config, scheme, from_, to), format)
 
     def export_audience(
@@ -883,3 +889,76 @@ class Project:
         elif not isinstance(rules, IdentityConfig):
             raise TypeError("rules must be an IdentityConfig or a dict of identity settings")
         return resolve(self.store.read("identities"), rules)
+
+    # -- member levels and the path -------------------------------------------------------
+    def _previous_snapshot(self, as_of: dt.date) -> Any:
+        """The newest stored snapshot before ``as_of`` for the steps (``None``: none)."""
+        from tierwise.steps import PreviousSnapshot
+
+        earlier = [d for d in self.store.snapshots() if d < as_of]
+        if not earlier:
+            return None
+        day = earlier[-1]
+        store = self.store
+        return PreviousSnapshot(
+            as_of=day,
+            columns=tuple(store.profile_columns(day)),
+            read=lambda columns: store.read_profile_columns(day, columns),
+            fitted=store.snapshot_meta(day).get("fitted", {}),
+        )
+
+    def _record_member_levels(self, as_of: dt.date, result: ProfileRun) -> None:
+        """Store the level changes of a run that computed member levels."""
+        if "member_move" not in result.profiles.column_names or not self.config.members.enabled:
+            return
+        from tierwise.members_report import history_rows
+
+        self.store.write_member_history(as_of, history_rows(result.profiles))
+
+    def member_history(
+        self, customer_id: str | None = None, *, format: TableFormat = "pandas"
+    ) -> Any:
+        """Recorded level changes (new, upgrade, downgrade) with their evidence."""
+        return _convert(self.store.member_history(customer_id), format)
+
+    def member_moves(self, *, format: TableFormat = "pandas") -> Any:
+        """Upgrades, downgrades and new members per snapshot day."""
+        from tierwise.members_report import move_counts
+
+        return _convert(move_counts(self.store), format)
+
+    def member_levels(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas"
+                      ) -> Any:  # fmt: skip
+        """The level table with customers per level on a snapshot and each level's benefits."""
+        from tierwise.members_report import level_counts
+
+        day = as_of or self.store.latest_snapshot()
+        return _convert(level_counts(self.store, self.config, day), format)
+
+    def member_compare(
+        self,
+        imported: str | Path | None = None,
+        *,
+        as_of: dt.date | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """Customers whose computed level differs from the merchant's own (a file with
+        ``customer_id`` and a level column, a customers column, or the configured source)."""
+        from tierwise.members_report import compare_levels
+
+        day = as_of or self.store.latest_snapshot()
+        return _convert(compare_levels(self.store, self.config, day, imported), format)
+
+    def funnel(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        by: str | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """The path's funnel on a snapshot: customers per stage, conversion to the next stage
+        and the median days to reach it (from the snapshot history), optionally per breakdown."""
+        from tierwise.funnel import funnel
+
+        day = as_of or self.store.latest_snapshot()
+        return _convert(funnel(self.store, self.config, day, by=by), format)

@@ -1445,3 +1445,92 @@ class Store:
         salt = os.urandom(32)
         self.con.execute("INSERT INTO tierwise_meta VALUES ('identity_salt', ?)", [salt.hex()])
         return salt
+
+    # -- member levels and the path ---------------------------------------------------------
+    def read_profile_columns(self, as_of: dt.date, columns: list[str]) -> pa.Table:
+        """The named columns of one snapshot's profile table (each must exist)."""
+        name = self._require_snapshot(as_of)
+        sel = ", ".join(f'"{c}"' for c in columns)
+        return self.arrow(f'SELECT {sel} FROM "{name}" ORDER BY customer_id')
+
+    def _ensure_member_tables(self) -> None:
+        if self.has_table("member_level_history"):
+            return
+        self.con.execute(
+            """CREATE TABLE IF NOT EXISTS member_level_history (
+                 as_of DATE, customer_id VARCHAR, from_level VARCHAR, to_level VARCHAR,
+                 move VARCHAR, growth DOUBLE, evidence VARCHAR)"""
+        )
+
+    def write_member_history(self, as_of: dt.date, rows: pa.Table) -> int:
+        """Replace the level changes recorded on ``as_of`` with ``rows`` (``customer_id,
+        from_level, to_level, move, growth, evidence``); returns how many were written."""
+        self._ensure_member_tables()
+        with self.transaction() as con:
+            con.execute("DELETE FROM member_level_history WHERE as_of = ?", [as_of])
+            con.register("_member_moves_in", rows)
+            con.execute(
+                """INSERT INTO member_level_history SELECT ?::DATE, customer_id, from_level,
+                     to_level, move, growth, evidence FROM _member_moves_in""",
+                [as_of],
+            )
+            con.unregister("_member_moves_in")
+        return rows.num_rows
+
+    def member_history(self, customer_id: str | None = None) -> pa.Table:
+        """Recorded level changes, oldest first (one customer's, or everyone's)."""
+        if not self.has_table("member_level_history"):
+            return self.arrow(
+                """SELECT NULL::DATE AS as_of, NULL AS customer_id, NULL AS from_level,
+                     NULL AS to_level, NULL AS move, NULL::DOUBLE AS growth, NULL AS evidence
+                   WHERE false"""
+            )
+        where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id else ("", [])
+        return self.arrow(
+            f"""SELECT as_of, customer_id, from_level, to_level, move, growth, evidence
+                FROM member_level_history {where} ORDER BY as_of, customer_id""",
+            params,
+        )
+
+    def member_move_counts(self) -> pa.Table:
+        """Per recorded day and move (new, upgrade, downgrade): customers."""
+        if not self.has_table("member_level_history"):
+            return self.arrow("SELECT NULL::DATE AS as_of, NULL AS move, 0 AS customers "
+                              "WHERE false")  # fmt: skip
+        return self.arrow(
+            """SELECT as_of, move, count(*) AS customers FROM member_level_history
+               GROUP BY as_of, move ORDER BY as_of, move"""
+        )
+
+    def column_history(self, column: str) -> pa.Table:
+        """``as_of, customer_id, value`` of one profile column over every snapshot that has
+        it, oldest first."""
+        parts = []
+        for day in self.snapshots():
+            if column in self.profile_columns(day):
+                name = self.profile_table_name(day)
+                parts.append(f"""SELECT DATE '{day.isoformat()}' AS as_of, customer_id,
+                                 "{column}"::VARCHAR AS value FROM "{name}" """)
+        if not parts:
+            return pa.table({"as_of": pa.array([], pa.date32()),
+                             "customer_id": pa.array([], pa.string()),
+                             "value": pa.array([], pa.string())})  # fmt: skip
+        return self.arrow(" UNION ALL ".join(parts) + " ORDER BY as_of, customer_id")
+
+    def entrance_channels(self, until: dt.date) -> pa.Table:
+        """``customer_id, entrance``: the channel of each customer's first touch (event or
+        order) up to ``until`` (``(unknown)`` when none has a channel)."""
+        hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+        return self.arrow(
+            """WITH touch AS (
+                 SELECT customer_id, occurred_at AS at, channel FROM events
+                 WHERE occurred_at < ? AND channel IS NOT NULL
+                 UNION ALL
+                 SELECT customer_id, paid_at, channel FROM orders
+                 WHERE paid_at < ? AND channel IS NOT NULL)
+               SELECT c.customer_id, coalesce(arg_min(t.channel, t.at), '(unknown)')
+                 AS entrance
+               FROM customers c LEFT JOIN touch t USING (customer_id)
+               GROUP BY c.customer_id ORDER BY c.customer_id""",
+            [hi, hi],
+        )

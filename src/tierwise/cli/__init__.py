@@ -15,6 +15,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     identity,
     importing,
     intention,
+    members,
     plans,
     report,
     segments,

@@ -511,3 +511,29 @@ def distributors(key: Reader, request: Request, as_of: dt.date | None = None) ->
         as_of = as_of or svc.project.store.latest_snapshot()
         table = svc.project.distributors_report(as_of=as_of)
     return _plain({"as_of": as_of, "rows": table.to_dict("records")})
+
+
+# -- member levels and the path ------------------------------------------------------------
+@router.get("/v1/funnel", tags=["snapshots"], responses=_ERRORS)
+def path_funnel(
+    key: Reader, request: Request, as_of: dt.date | None = None, by: str | None = None
+) -> dict[str, Any]:
+    """The path's funnel: customers reaching each stage, conversion from the stage before
+    and median days to reach it (`Project.funnel`)."""
+    svc = _service(request)
+    with svc.lock:
+        as_of = as_of or svc.project.store.latest_snapshot()
+        try:
+            rows = svc.project.funnel(as_of, by=by, format="arrow").to_pylist()
+        except TierwiseError as exc:
+            raise HTTPException(422, str(exc)) from None
+    return _plain({"as_of": as_of, "by": by, "stages": rows})
+
+
+@router.get("/v1/members/moves", tags=["snapshots"], responses=_ERRORS)
+def member_moves(key: Reader, request: Request) -> dict[str, Any]:
+    """New members, upgrades and downgrades per snapshot day."""
+    svc = _service(request)
+    with svc.lock:
+        rows = svc.project.member_moves(format="arrow").to_pylist()
+    return _plain({"days": rows})
