@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tierwise.errors import ConfigError
+from tierwise.satisfaction import SatisfactionConfig
 from tierwise.schemes.rules import Condition
 
 __all__ = [
@@ -257,7 +258,9 @@ class QuadrantLinesConfig(_Strict):
     tie_share: float = Field(default=0.2, gt=0, le=1)
 
 
-DEFAULT_STEPS = ["features", "influence", "tags", "clv", "quadrant_lines", "rfm", "schemes"]
+DEFAULT_STEPS = [
+    "features", "influence", "tags", "clv", "quadrant_lines", "rfm", "satisfaction", "schemes",
+]  # fmt: skip
 
 
 class RunConfig(_Strict):
@@ -314,6 +317,7 @@ class Config(_Strict):
     quadrant_lines: QuadrantLinesConfig = QuadrantLinesConfig()
     run: RunConfig = RunConfig()
     audience: AudienceConfig = AudienceConfig()
+    satisfaction: SatisfactionConfig = SatisfactionConfig()
     schemes: dict[str, RuleScheme]
 
     @field_validator("schemes")
