@@ -164,3 +164,23 @@ def test_step_can_be_switched_off(tmp_path):
     assert "satisfaction_score" in prof.columns and prof.satisfaction_score.isna().all()
     assert np.all(prof.satisfaction_grade.isna())
 
+
+def test_cli_sentiment_of_texts_and_of_a_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from tierwise.cli import app
+
+    runner = CliRunner()
+    got = runner.invoke(app, ["sentiment", "质量很好，非常满意", "太差了，退货", "--json"])
+    assert got.exit_code == 0, got.output
+    rows = json.loads(got.output)
+    assert [r["label"] for r in rows] == ["positive", "negative"] and rows[0]["sentiment"] > 0.9
+    path = tmp_path / "t.csv"
+    path.write_text("id,body\n1,物流很快，好评\n2,\n", encoding="utf-8")
+    got = runner.invoke(app, ["sentiment", "--file", str(path), "--column", "body", "--json"])
+    rows = json.loads(got.output)
+    assert [r["row"] for r in rows] == [2, 3] and rows[0]["label"] == "positive"
+    assert rows[1]["sentiment"] is None and rows[1]["label"] is None
+    bad = runner.invoke(app, ["sentiment", "--file", str(path), "--column", "nope"])
+    assert bad.exit_code == 1 and "no column 'nope'" in bad.output
+    assert runner.invoke(app, ["sentiment"]).exit_code == 1

@@ -14,6 +14,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     intention,
     plans,
     segments,
+    sentiment,
     service,
     tags,
 )
