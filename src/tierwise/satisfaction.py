@@ -234,75 +234,107 @@ def satisfaction_table(
         ``customer_id`` and the columns of `COLUMNS`.
     """
     out = pd.DataFrame({"customer_id": pd.Series(customer_ids, dtype=object).unique()})
-    idx = out.customer_id
+    index = pd.Index(out.customer_id)
+    size = len(out)
+
+    def total(frame: pd.DataFrame, weights: object = None) -> np.ndarray:
+        """Per-customer sum of ``weights`` (count of rows when None) over ``frame``'s rows."""
+        at = index.get_indexer(frame.customer_id)
+        keep = at >= 0
+        w = None if weights is None else np.asarray(weights, dtype=float)[keep]
+        return np.bincount(at[keep], weights=w, minlength=size)
+
     good = ratings[ratings.rating.notna()]
-    r = good.groupby("customer_id").agg(rating=("rating", "mean"), raw=("raw", "mean"),
-                                        n=("rating", "size"))  # fmt: skip
-    bad = ratings[ratings.out_of_scale].groupby("customer_id").size()
-    s = texts.groupby("customer_id").sentiment.agg(["mean", "size"])
-    o = orders.set_index("customer_id")
-    c = complaints.set_index("customer_id").complaints
-    n_ratings = idx.map(r.n).fillna(0).astype("int64")
-    n_texts = idx.map(s["size"]).fillna(0).astype("int64")
-    n_orders = idx.map(o.orders).fillna(0).astype("int64")
-    n_refunded = idx.map(o.refunded).fillna(0).astype("int64")
-    n_complaints = idx.map(c).fillna(0).astype("int64")
+    n_ratings = total(good).astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rating = total(good, good.rating) / n_ratings
+        rating_raw = total(good, good.raw) / n_ratings
+        n_texts = total(texts).astype("int64")
+        sentiment = total(texts, texts.sentiment) / n_texts
+    n_orders = total(orders, orders.orders).astype("int64")
+    n_refunded = total(orders, orders.refunded).astype("int64")
+    n_complaints = total(complaints, complaints.complaints).astype("int64")
     signal = {
-        "rating": idx.map(r.rating).to_numpy(dtype=float),
-        "sentiment": idx.map(s["mean"]).to_numpy(dtype=float),
-        "refunds": np.where(n_orders > 0, 1 - n_refunded / n_orders.clip(lower=1), np.nan),
-        "complaints": 1.0 / (1.0 + n_complaints.to_numpy(dtype=float)),
+        "rating": np.where(n_ratings > 0, rating, np.nan),
+        "sentiment": np.where(n_texts > 0, sentiment, np.nan),
+        "refunds": np.where(n_orders > 0, 1 - n_refunded / np.maximum(n_orders, 1), np.nan),
+        "complaints": 1.0 / (1.0 + n_complaints.astype(float)),
     }
-    others = np.zeros(len(out), dtype=bool)
+    others = np.zeros(size, dtype=bool)
     for name in ("rating", "sentiment", "refunds"):
         others |= ~np.isnan(signal[name])
     signal["complaints"] = np.where(others | (n_complaints > 0), signal["complaints"], np.nan)
-    num = np.zeros(len(out))
-    den = np.zeros(len(out))
+    num = np.zeros(size)
+    den = np.zeros(size)
     for name in SIGNALS:
         w = float(cfg.weights.get(name, 0.0))
         have = ~np.isnan(signal[name])
         num += np.where(have, w * np.nan_to_num(signal[name]), 0.0)
         den += np.where(have, w, 0.0)
     score = np.where(den > 0, 100.0 * num / np.where(den > 0, den, 1.0), np.nan)
-    grade = np.full(len(out), None, dtype=object)
-    rule = np.full(len(out), None, dtype=object)
+    grade = np.full(size, None, dtype=object)
+    rule = np.full(size, None, dtype=object)
     for g in reversed(cfg.grades):
         hit = score >= g.min_score
         grade[hit] = g.id
         rule[hit] = f"satisfaction_score >= {g.min_score:g}"
     out["satisfaction_score"] = np.round(score, 2)
     out["satisfaction_grade"] = grade
-    out["rating_mean"] = idx.map(r.raw).to_numpy(dtype=float)
-    out["ratings"] = n_ratings.to_numpy()
-    out["ratings_out_of_scale"] = idx.map(bad).fillna(0).astype("int64").to_numpy()
+    out["rating_mean"] = np.where(n_ratings > 0, rating_raw, np.nan)
+    out["ratings"] = n_ratings
+    out["ratings_out_of_scale"] = total(ratings[ratings.out_of_scale]).astype("int64")
     out["sentiment_mean"] = np.round(signal["sentiment"], 4)
-    out["sentiment_texts"] = n_texts.to_numpy()
-    out["refunded_orders"] = n_refunded.to_numpy()
-    out["complaints"] = n_complaints.to_numpy()
-    evidence = []
-    for i in range(len(out)):
-        if grade[i] is None:
-            evidence.append(None)
-            continue
-        used = {k: round(float(signal[k][i]), 4) for k in SIGNALS if not np.isnan(signal[k][i])}
-        figures = {
-            "ratings": int(n_ratings.iat[i]), "rating_mean": _num(out.rating_mean.iat[i]),
-            "sentiment_texts": int(n_texts.iat[i]),
-            "sentiment_mean": _num(out.sentiment_mean.iat[i]),
-            "orders": int(n_orders.iat[i]), "refunded_orders": int(n_refunded.iat[i]),
-            "complaints": int(n_complaints.iat[i]),
-        }  # fmt: skip
-        evidence.append(json.dumps(
-            {"rule": rule[i], "score": round(float(score[i]), 2), "signals": used,
-             "weights": {k: cfg.weights.get(k, 0.0) for k in used}, "figures": figures},
-            ensure_ascii=False, sort_keys=True,
-        ))  # fmt: skip
-    out["satisfaction_evidence"] = evidence
+    out["sentiment_texts"] = n_texts
+    out["refunded_orders"] = n_refunded
+    out["complaints"] = n_complaints
+    out["satisfaction_evidence"] = _evidence(
+        grade, rule, score, signal, cfg,
+        ratings=n_ratings, rating_mean=out.rating_mean.to_numpy(dtype=float),
+        sentiment_texts=n_texts, sentiment_mean=out.sentiment_mean.to_numpy(dtype=float),
+        orders=n_orders, refunded_orders=n_refunded, complaints=n_complaints,
+    )  # fmt: skip
     return out[["customer_id", *COLUMNS]]
 
 
-def _num(value: float) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return round(float(value), 4)
+def _evidence(
+    grade: np.ndarray, rule: np.ndarray, score: np.ndarray, signal: dict[str, np.ndarray],
+    cfg: SatisfactionConfig, **figures: np.ndarray,
+) -> list[str | None]:  # fmt: skip
+    """One JSON text per customer with a grade: rule, score, signals used, weights, figures.
+
+    Built column-wise with Arrow string kernels (no Python loop over customers).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def text(values: np.ndarray, digits: int | None = 4) -> pa.Array:
+        if digits is not None:
+            values = np.round(values.astype(float), digits)
+        return pc.cast(pa.array(values, from_pandas=True), pa.string())  # NaN -> null
+
+    def pair(key: str, value: pa.Array) -> pa.Array:  # null when the value is null
+        return pc.binary_join_element_wise(f'"{key}": ', value, "")
+
+    def joined(parts: list[pa.Array]) -> pa.Array:  # null parts left out
+        # (not null_handling="skip": it drops rows whose parts are all null)
+        kept = [pc.fill_null(pc.binary_join_element_wise(p, ", ", ""), "") for p in parts]
+        return pc.utf8_rtrim(pc.binary_join_element_wise(*kept, ""), characters=", ")
+
+    ints = {"ratings", "sentiment_texts", "orders", "refunded_orders", "complaints"}
+    figs = joined([
+        pair(n, pc.fill_null(text(figures[n], None if n in ints else 4), "null"))
+        for n in sorted(figures)
+    ])  # fmt: skip
+    sigs = {k: text(signal[k]) for k in sorted(SIGNALS)}
+    used = joined([pair(k, v) for k, v in sigs.items()])
+    weights = joined([
+        pair(k, pc.if_else(pc.is_null(v), pa.scalar(None, pa.string()),
+                           repr(float(cfg.weights.get(k, 0.0)))))
+        for k, v in sigs.items()
+    ])  # fmt: skip
+    rules = pa.array(rule.tolist(), pa.string())  # null: no grade, so no evidence
+    out = pc.binary_join_element_wise(
+        '{"figures": {', figs, '}, "rule": "', rules, '", "score": ', text(score, 2),
+        ', "signals": {', used, '}, "weights": {', weights, "}}", "",
+    )  # fmt: skip
+    return out.to_pylist()
