@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tierwise.errors import ConfigError
 from tierwise.funnel_config import FunnelConfig
 from tierwise.members import MembersConfig
+from tierwise.satisfaction import SatisfactionConfig
 from tierwise.schemes.rules import Condition
 
 __all__ = [
@@ -268,8 +269,8 @@ class QuadrantLinesConfig(_Strict):
 
 
 DEFAULT_STEPS = [
-    "features", "influence", "tags", "clv", "quadrant_lines", "rfm", "members", "schemes",
-    "entrance",
+    "features", "influence", "tags", "clv", "quadrant_lines", "rfm", "satisfaction", "members",
+    "schemes", "entrance",
 ]  # fmt: skip
 
 
@@ -496,6 +497,7 @@ class Config(_Strict):
     quadrant_lines: QuadrantLinesConfig = QuadrantLinesConfig()
     run: RunConfig = RunConfig()
     audience: AudienceConfig = AudienceConfig()
+    satisfaction: SatisfactionConfig = SatisfactionConfig()
     schemes: dict[str, RuleScheme]
     entrance: EntranceConfig = Field(default_factory=lambda: EntranceConfig())
     distributors: DistributorsConfig = Field(default_factory=lambda: DistributorsConfig())

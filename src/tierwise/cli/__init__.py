@@ -19,6 +19,7 @@ from tierwise.cli import (  # noqa: F401  (they register commands)
     plans,
     report,
     segments,
+    sentiment,
     service,
     tags,
 )

@@ -537,3 +537,27 @@ def member_moves(key: Reader, request: Request) -> dict[str, Any]:
     with svc.lock:
         rows = svc.project.member_moves(format="arrow").to_pylist()
     return _plain({"days": rows})
+
+# -- sentiment ------------------------------------------------------------------------------
+class SentimentTexts(BaseModel):
+    """Texts to score (comments, reviews, messages)."""
+
+    texts: list[str | None] = Field(examples=[["质量很好，非常满意", "太差了，退货"]])
+
+
+@router.post("/v1/sentiment", tags=["customers"], responses=_ERRORS)
+def sentiment(body: SentimentTexts, key: Reader, request: Request) -> dict[str, Any]:
+    """How positive each text is (0 negative .. 1 positive), by the shipped sentiment model;
+    an empty text gets null. At most `max_batch` texts per request."""
+    from tierwise.sentiment import sentiment_scores
+
+    svc = _service(request)
+    if len(body.texts) > svc.settings.max_batch:
+        raise HTTPException(413, f"{len(body.texts)} texts; at most {svc.settings.max_batch} "
+                                 "per request")  # fmt: skip
+    scores = sentiment_scores(body.texts) if body.texts else []
+    out = [
+        None if t is None or not t.strip() else round(float(s), 4)
+        for t, s in zip(body.texts, scores, strict=True)
+    ]
+    return {"sentiment": out}
