@@ -8,6 +8,8 @@ Each prints its own table with the ratio against its reference:
 - bench_plan.py: a full playbook plan (caps, opt-outs, control groups) on 1M customers vs its
   30-second budget.
 - bench_import.py: importing a clean 1M-row orders CSV vs DuckDB's read_csv + INSERT.
+- bench_identity.py: merging 260k planted accounts into persons vs a pure-Python union-find.
+- bench_sentiment.py: review sentiment accuracy and speed vs SnowNLP on the real corpus.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ QUICK = {
     "bench_tagging.py": ["--n", "100000"],
     "bench_plan.py": ["--customers", "200000"],
     "bench_import.py": ["--rows", "200000"],
+    "bench_identity.py": ["--customers", "20000"],
+    "bench_sentiment.py": [],
 }
 
 

@@ -80,7 +80,7 @@ def test_every_label_carries_rule_figures_and_params(tiny_store):
     query = labels_query("p", config, result.rfm, result.scheme_params)
     labels = tiny_store.con.execute(query).df()
     per_customer = labels[labels.is_primary].groupby("customer_id").scheme.nunique()
-    assert (per_customer >= 2).all() and per_customer["loyal"] == 7
+    assert (per_customer >= 2).all() and per_customer["loyal"] == 8  # with the path
     row = labels[(labels.customer_id == "lapsed") & (labels.scheme == "lifecycle")].iloc[0]
     assert row.label == "churned" and row.rule == "orders >= 1 and recency_days > churn_days"
     ev = json.loads(row.evidence)

@@ -26,6 +26,7 @@ _EXPORTS = {
     "Project": "tierwise.project",
     "RFMBinner": "tierwise.schemes.rfm",
     "Store": "tierwise.store",
+    "sentiment_scores": "tierwise.sentiment",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

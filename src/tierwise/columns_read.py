@@ -10,6 +10,7 @@ needed``, the default). `columns_read` collects them from
   through, and the figures the service's customer page shows;
 - the project's saved segments (the columns their expressions name);
 - the playbooks (``{column: ...}`` selectors, ``rank_by``, ``channel_column``);
+- the flows (``when`` conditions and the columns of date triggers) and the entrance segments;
 - ``features.keep_columns``, columns kept for exports and other readers outside the project.
 
 `tierwise.features.needed_features` closes this set over what each feature is derived from.
@@ -26,6 +27,7 @@ from tierwise.config import Config
 __all__ = [
     "STEP_COLUMNS",
     "columns_read",
+    "flow_columns",
     "playbook_columns",
     "project_columns_read",
     "segment_columns",
@@ -97,15 +99,22 @@ def columns_read(config: Config, *, extra: Iterable[str] = ()) -> set[str]:
     for name, scheme in config.schemes.items():
         for _, cond in scheme.conditions(name):
             read |= cond.names()
+    read |= segment_columns(rule.when for rule in config.entrance.segments)
     read |= set(config.features.keep_columns)
     read |= set(extra)
     return read
 
 
+def flow_columns(flows: Any) -> set[str]:
+    """Profile columns a `FlowFile` reads: ``when`` conditions and date triggers' columns."""
+    out = segment_columns(f.when for f in flows.flows.values() if f.when)
+    return out | {f.trigger.column for f in flows.flows.values() if f.trigger.column}
+
+
 def project_columns_read(
     directory: str | Path, segments: Mapping[str, str] | None = None
 ) -> set[str]:
-    """Columns the project's saved segments and playbooks read (files that fail to load add
+    """Columns the project's saved segments, playbooks and flows read (files that fail to load add
     none; they say why where they are used)."""
     from tierwise.errors import TierwiseError
 
@@ -122,6 +131,12 @@ def project_columns_read(
         from tierwise.playbooks._run import project_playbooks
 
         out |= playbook_columns(project_playbooks(directory))
+    except TierwiseError:
+        pass
+    try:
+        from tierwise.flows import project_flows
+
+        out |= flow_columns(project_flows(directory))
     except TierwiseError:
         pass
     return out

@@ -15,16 +15,27 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tierwise.errors import ConfigError
+from tierwise.funnel_config import FunnelConfig
+from tierwise.members import MembersConfig
+from tierwise.satisfaction import SatisfactionConfig
 from tierwise.schemes.rules import Condition
 
 __all__ = [
     "AudienceConfig",
     "CLVConfig",
+    "CommissionRule",
     "Config",
+    "DistributorsConfig",
+    "EntranceConfig",
+    "EntranceSegmentRule",
+    "EntranceSource",
     "Expectation",
     "FeatureConfig",
+    "FunnelConfig",
+    "IdentityConfig",
     "IntentionConfig",
     "LabelRule",
+    "MembersConfig",
     "QuadrantLinesConfig",
     "RFMConfig",
     "RuleScheme",
@@ -258,7 +269,10 @@ class QuadrantLinesConfig(_Strict):
     tie_share: float = Field(default=0.2, gt=0, le=1)
 
 
-DEFAULT_STEPS = ["features", "influence", "tags", "clv", "quadrant_lines", "rfm", "schemes"]
+DEFAULT_STEPS = [
+    "features", "influence", "tags", "clv", "quadrant_lines", "rfm", "satisfaction", "members",
+    "schemes", "entrance",
+]  # fmt: skip
 
 
 class RunConfig(_Strict):
@@ -305,6 +319,175 @@ class AudienceConfig(_Strict):
     }
 
 
+class EntranceSource(_Strict):
+    """Where an entrance touch is read: a table, an optional filter and the field naming it.
+
+    ``field`` is a column (``channel``, ``referrer_id``, ``customer_id``) or ``attributes.KEY``
+    (a key of the row's attributes JSON). Its value names the channel, ``KIND:VALUE`` (e.g.
+    ``qr_code:门店A``), or ``channel`` when given (one channel for all distributors; the
+    value stays in the evidence). ``who`` says whose touch it is: the row's ``customer_id`` or, for
+    referral events, the ``target_customer_id`` they brought. The time is the row's own time
+    (``first_seen``, ``paid_at``, ``occurred_at``).
+    """
+
+    kind: str = Field(pattern=_IDENT)
+    table: Literal["customers", "orders", "events"]
+    field: str = Field(min_length=1)
+    event_types: list[str] = []
+    values: list[str] = []
+    who: Literal["customer_id", "target_customer_id"] = "customer_id"
+    channel: str | None = None
+
+    @model_validator(mode="after")
+    def _fits_table(self) -> EntranceSource:
+        if self.event_types and self.table != "events":
+            raise ValueError("event_types apply to table: events only")
+        if self.who == "target_customer_id" and self.table != "events":
+            raise ValueError("who: target_customer_id applies to table: events only")
+        if self.field.startswith("attributes.") and len(self.field) == len("attributes."):
+            raise ValueError("attributes.KEY needs a key")
+        return self
+
+
+class EntranceSegmentRule(_Strict):
+    """One entrance segment: an id, display names and a condition in the segment language."""
+
+    id: str = Field(pattern=_IDENT)
+    zh: str
+    en: str
+    when: str = Field(min_length=1)
+    note: str = ""
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        from tierwise.segments.language import parse
+
+        parse(v)
+        return v
+
+
+class EntranceConfig(_Strict):
+    """Where each customer came in (first and latest touch) and their entrance segment.
+
+    ``sources`` are tried on every row up to the as-of day; the earliest touch is the entrance,
+    the newest the latest channel (ties: the order of ``sources``). ``attributes`` are keys of
+    the customers' sign-up answers (``attributes`` JSON) added as ``signup_<key>`` columns;
+    ``segments`` are rules in the segment language over the profile, those columns and the
+    entrance columns — the first that holds, else ``default_segment``.
+    """
+
+    enabled: bool = True
+    sources: list[EntranceSource] = []
+    attributes: list[str] = []
+    segments: list[EntranceSegmentRule] = []
+    default_segment: str = Field(default="other", pattern=_IDENT)
+
+    @field_validator("attributes")
+    @classmethod
+    def _column_names(cls, v: list[str]) -> list[str]:
+        import re
+
+        bad = [k for k in v if not re.match(r"^[a-z0-9_]+$", k)]
+        if bad:
+            raise ValueError(
+                f"{bad} cannot name a column signup_<key>; map the form's answers to "
+                "lower-case keys (letters, digits, _) at import"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _unique_segments(self) -> EntranceConfig:
+        ids = [s.id for s in self.segments]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"segment ids must be unique, repeated: {', '.join(dup)}")
+        return self
+
+
+class CommissionRule(_Strict):
+    """A commission rate and the orders it applies to (every given condition must hold).
+
+    ``category``: the order's product category (order attributes ``category_key``);
+    ``level``: the distributor's ``member_level``; ``order``: the customer's first paid order,
+    a repeat one, or any.
+    """
+
+    rate: float = Field(ge=0, le=1)
+    category: list[str] = []
+    level: list[str] = []
+    order: Literal["first", "repeat", "any"] = "any"
+
+    @field_validator("category", "level", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class DistributorsConfig(_Strict):
+    """Orders through distributors (分销员) and referral links: attribution and commission.
+
+    An order naming a distributor (``order_fields``) is theirs. Otherwise the customer's link
+    touches within ``window_days`` before the order decide: events of ``link_types`` whose
+    ``customer_id`` is the distributor and ``target_customer_id`` the customer, and the
+    customer's own events carrying ``event_fields``; ``first_touch`` credits the earliest of
+    them, ``last_touch`` the newest. Commission: the first rule of ``commission`` that fits.
+    """
+
+    enabled: bool = True
+    attribution: Literal["first_touch", "last_touch"] = "last_touch"
+    window_days: int = Field(default=30, gt=0)
+    order_fields: list[str] = ["attributes.distributor_id"]
+    link_types: list[str] = ["referral"]
+    event_fields: list[str] = ["attributes.distributor_id"]
+    category_key: str = "品类"
+    commission: list[CommissionRule] = []
+
+class IdentityConfig(_Strict):
+    """Identity unification: which identifiers join accounts into one person.
+
+    ``merge_types`` lists the identifier types that may join accounts, strongest first (the
+    evidence names them in this order). An identifier held by more accounts than
+    ``max_accounts_per_identifier`` (or its type's entry in ``max_accounts``) never joins
+    anything (a front-desk phone); a chain of links gathering more accounts than
+    ``max_accounts_per_person`` is not merged. ``per_person`` runs every scheme per person
+    (``false``: per platform account). ``clear_types`` opts phone and/or email in to being
+    stored in clear instead of as a salted hash.
+    """
+
+    merge_types: list[str] = Field(
+        default_factory=lambda: [
+            "wechat_unionid", "phone", "email", "taobao_nick", "youzan_id", "wechat_openid",
+        ]
+    )  # fmt: skip
+    max_accounts_per_identifier: int = Field(default=5, ge=2)
+    max_accounts: dict[str, int] = Field(default_factory=dict)
+    max_accounts_per_person: int = Field(default=50, ge=2)
+    per_person: bool = True
+    clear_types: list[Literal["phone", "email"]] = Field(default_factory=list)
+
+    @field_validator("merge_types")
+    @classmethod
+    def _types(cls, v: list[str]) -> list[str]:
+        import re
+
+        for t in v:
+            if not re.match(_IDENT, t):
+                raise ValueError(f"identifier type {t!r}: use lower-case letters, digits and _")
+        if len(set(v)) != len(v):
+            raise ValueError("an identifier type is listed twice")
+        return v
+
+    @field_validator("max_accounts")
+    @classmethod
+    def _limits(cls, v: dict[str, int]) -> dict[str, int]:
+        for t, n in v.items():
+            if n < 2:
+                raise ValueError(f"{t}: a limit below 2 would stop every merge; drop the type "
+                                 "from merge_types instead")  # fmt: skip
+        return v
+
+
 class Config(_Strict):
     """The whole configuration of a project."""
 
@@ -315,7 +498,25 @@ class Config(_Strict):
     quadrant_lines: QuadrantLinesConfig = QuadrantLinesConfig()
     run: RunConfig = RunConfig()
     audience: AudienceConfig = AudienceConfig()
+    satisfaction: SatisfactionConfig = SatisfactionConfig()
     schemes: dict[str, RuleScheme]
+    entrance: EntranceConfig = Field(default_factory=lambda: EntranceConfig())
+    distributors: DistributorsConfig = Field(default_factory=lambda: DistributorsConfig())
+    identity: IdentityConfig = IdentityConfig()
+    members: MembersConfig = MembersConfig()
+    funnel: FunnelConfig = FunnelConfig()
+
+    @model_validator(mode="after")
+    def _funnel_stages(self) -> Config:
+        scheme = self.schemes.get(self.funnel.scheme)
+        if scheme is None:
+            return self  # no path scheme: `tierwise funnel` says so when asked
+        known = [lab.id for lab in scheme.labels] + ([scheme.default] if scheme.default else [])
+        unknown = [s for s in self.funnel.stages if s not in known]
+        if unknown:
+            raise ValueError(f"funnel.stages: {unknown} are not labels of scheme "
+                             f"{self.funnel.scheme!r} ({', '.join(known)})")  # fmt: skip
+        return self
 
     @field_validator("schemes")
     @classmethod

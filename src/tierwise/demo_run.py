@@ -11,8 +11,10 @@ from typing import Any
 import pandas as pd
 
 from tierwise.demo import BEHAVIOUR_TYPES, generate_shop
+from tierwise.demo_entrance import plant_entrance
+from tierwise.demo_identities import pair_scores, plant_identities
 from tierwise.metrics import label_recovery, multilabel_recovery
-from tierwise.project import Project
+from tierwise.project import CONFIG_FILE, Project
 
 __all__ = ["DemoResult", "recovery", "run_demo"]
 
@@ -46,6 +48,7 @@ class DemoResult:
     summary: list[dict[str, Any]]
     recovery: list[dict[str, Any]] = field(default_factory=list)
     example_customer: str = ""
+    identity: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(
@@ -59,14 +62,27 @@ def run_demo(
     """Make a project at ``directory`` holding a generated shop, tiered as of its last day."""
     say = progress or (lambda _msg: None)
     say(f"generating a demo shop of {n_customers} customers")
-    shop = generate_shop(n_customers, seed=seed)
+    shop = plant_entrance(generate_shop(n_customers, seed=seed), seed=seed)
+    shop = plant_identities(shop, seed=seed)
     project = Project.init(directory, force=force)
+    cfg = project.directory / CONFIG_FILE  # the demo shows member levels: turn them on
+    text = cfg.read_text("utf-8")
+    text = text.replace("members:\n  enabled: false", "members:\n  enabled: true")
+    text = text.replace("  aliases: {}", "  aliases: {银卡会员: v2, 金卡会员: v3}")
+    cfg.write_text(text, encoding="utf-8")
+    project = Project(project.directory)
     files = shop.write(project.directory / "data", format="parquet")
     reports = []
     with project:
-        for entity in ("customers", "orders", "events"):
+        for entity in ("customers", "orders", "events", "identities"):
             say(f"importing {files[entity].name}")
             reports.append(project.import_file(entity, files[entity]))
+        ids = shop.extras["identity_truth"]
+        identity = pair_scores(
+            project.resolve_identities().person_map(),
+            dict(zip(ids.column("customer_id").to_pylist(), ids.column("person").to_pylist(),
+                     strict=True)),
+        )  # fmt: skip
         run = project.run(shop.as_of, progress=say)
         summary = project.summary(run.as_of, format="arrow").to_pylist()
         truth = shop.truth.to_pandas().set_index("customer_id")
@@ -82,4 +98,5 @@ def run_demo(
         summary=summary,
         recovery=rec.to_dict("records"),
         example_customer=example,
+        identity=identity,
     )

@@ -13,7 +13,7 @@ import pyarrow as pa
 from tierwise.config import Config
 from tierwise.lifetime_value import CLVResult
 from tierwise.schemes.rfm import RFMBinner
-from tierwise.steps import run_steps
+from tierwise.steps import PreviousSnapshot, run_steps
 
 __all__ = ["ProfileRun", "compute_profiles"]
 
@@ -61,6 +61,7 @@ def compute_profiles(
     fitted: dict[str, dict[str, Any]] | None = None,
     fitted_source: str = "the reused snapshot",
     base_dir: Path | None = None,
+    previous: PreviousSnapshot | None = None,
 ) -> ProfileRun:
     """Compute every customer's profile as of ``as_of`` through the configured steps.
 
@@ -79,6 +80,8 @@ def compute_profiles(
         says so when it is missing or was learned under another config block).
     base_dir : Path, optional
         Folder that relative paths in the config (tag lexicons) are read from.
+    previous : PreviousSnapshot, optional
+        The stored snapshot before ``as_of`` (member levels carry over from it).
 
     Returns
     -------
@@ -94,7 +97,7 @@ def compute_profiles(
         reuse = {"rfm"}
     tables = {"customers": customers, "orders": orders, "events": events}
     outcome = run_steps(tables, as_of, config, base_dir=base_dir, fitted=fitted,
-                        reuse=reuse, fitted_source=fitted_source)  # fmt: skip
+                        reuse=reuse, fitted_source=fitted_source, previous=previous)  # fmt: skip
     try:
         profiles = outcome.profile.order_by("customer_id").to_pyarrow()
     finally:

@@ -148,6 +148,8 @@ class Project:
         """Import a CSV/Excel/Parquet/JSON Lines file; see `tierwise.io.import_file`."""
         from tierwise.io import import_file
 
+        if entity == "identities":
+            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_file(
             self.store, entity, path, mapping=mapping, options=self._options(options)
         )
@@ -158,6 +160,8 @@ class Project:
         """Import a pandas/polars DataFrame or Arrow table; see `tierwise.io.import_frame`."""
         from tierwise.io import import_frame
 
+        if entity == "identities":
+            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_frame(
             self.store, entity, data, source=source, mapping=mapping,
             options=self._options(options),
@@ -243,12 +247,37 @@ class Project:
                 tables = spark_tables(session, store=self.store)
         else:
             raise ValueError(f"engine must be duckdb or spark, not {engine!r}")
+        resolution = self.resolve_identities() if self.store.count("identities") else None
+        per_person = resolution is not None and self.config.identity.per_person
+        if per_person:
+            from tierwise.identity import apply_persons
+
+            say("merging accounts into persons (identity)")
+            tables = apply_persons(tables, resolution)
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of,
             self.run_config(all_columns=all_columns), rfm=rfm, fitted=fitted,
             fitted_source=fitted_source, base_dir=self.directory,
+            previous=self._previous_snapshot(as_of),
         )  # fmt: skip
+        if resolution is not None:
+            from dataclasses import replace
+
+            from tierwise.identity import annotate_profiles
+
+            st = resolution.stats
+            result = replace(
+                result,
+                profiles=annotate_profiles(result.profiles, resolution, per_person),
+                notes=[
+                    *result.notes,
+                    f"identity: {st['accounts']:,} linked accounts form {st['persons']:,} "
+                    f"persons ({st['merged_persons']:,} merged; "
+                    f"{st['guarded_identifiers']:,} identifiers too widely shared to merge); "
+                    + ("labels are per person" if per_person else "labels are per account"),
+                ],
+            )
         say("writing the snapshot and the evidence of every label")
         self.store.write_snapshot(
             as_of,
@@ -258,7 +287,15 @@ class Project:
             ),
             meta=result.meta(),
         )
+        self._record_member_levels(as_of, result)
         self.record_segments(as_of, progress=say)
+        try:
+            self.enqueue_flows(as_of, progress=say)
+        except TierwiseError as exc:
+            raise TierwiseError(
+                f"the snapshot as of {as_of} is stored, but its flows were not evaluated: "
+                f"{exc}; fix it and run `tierwise flows enqueue --as-of {as_of}`"
+            ) from None
         return result
 
     def _fitted_state(
@@ -326,6 +363,11 @@ class Project:
         also the feature columns the snapshot did not compute (nothing read them)."""
         as_of = as_of or self.store.latest_snapshot()
         features = self.store.customer_profile(as_of, customer_id)
+        if features is None and self.store.count("identities"):
+            person = self.resolve_identities().person_of(customer_id)  # an account of a person
+            if person != customer_id:
+                customer_id = person
+                features = self.store.customer_profile(as_of, customer_id)
         if features is None:
             raise StoreError(f"no customer {customer_id!r} in the snapshot as of {as_of}")
         labels = self.store.read_labels(as_of, customer_id).to_pylist()
@@ -563,6 +605,10 @@ class Project:
         customers, share of the from-row and revenue between the days per cell."""
         from tierwise.segments import transition_matrix
 
+        if scheme == "member_level" and scheme not in self.config.schemes:
+            from tierwise.members_report import level_transitions
+
+            return _convert(level_transitions(self.store, self.config, from_, to), format)
         return _convert(transition_matrix(self.store, self.config, scheme, from_, to), format)
 
     def export_audience(
@@ -746,3 +792,210 @@ class Project:
 
         have = set(self.store.profile_columns(as_of or self.store.latest_snapshot()))
         return [c for c in feature_columns(self.config.features) if c not in have]
+
+    # -- report -------------------------------------------------------------------------
+    def report(
+        self,
+        path: str | Path,
+        as_of: dt.date | None = None,
+        *,
+        lang: Literal["zh", "en"] = "zh",
+        backtest: bool = True,
+        backtest_cut: dt.date | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Write one self-contained HTML report of a snapshot (see `tierwise.report`).
+
+        Parameters
+        ----------
+        path : str or Path
+            The HTML file to write.
+        as_of : datetime.date, optional
+            The snapshot (newest by default); movements count from the one before it.
+        lang : {"zh", "en"}
+            The page's language.
+        backtest : bool
+            Include the backtest and the CLV holdout checks (a run computed in memory).
+        backtest_cut : datetime.date, optional
+            The backtest's cut: by default the previous snapshot, else 90 days before.
+
+        Returns
+        -------
+        tierwise.report.ReportFile
+        """
+        from tierwise.report import write_report
+
+        return write_report(
+            self, path, as_of=as_of, lang=lang, backtest=backtest, backtest_cut=backtest_cut,
+            progress=progress,
+        )  # fmt: skip
+
+    # -- flows ------------------------------------------------------------------------------
+    def flows(self) -> Any:
+        """The project's checked ``flows.yaml`` (no file: no flows).
+
+        Returns
+        -------
+        tierwise.flows.FlowFile
+        """
+        from tierwise.flows import project_flows
+
+        return project_flows(self.directory)
+
+    def enqueue_flows(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        only: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Any:
+        """Evaluate the flows on a snapshot (newest by default) and add their crossings to
+        the outbox, once each (done by each `run` when ``flows.yaml`` has flows).
+
+        Returns
+        -------
+        tierwise.flows.FlowPass or None
+            ``None`` without flows.
+        """
+        from tierwise.flows import enqueue_crossings
+
+        flows = self.flows()
+        if not flows.flows:
+            return None
+        as_of = as_of or self.store.latest_snapshot()
+        say = progress or (lambda _msg: None)
+        say(f"evaluating {len(flows.flows)} flow(s)")
+        result, added = enqueue_crossings(self.store, self.config, self.directory, as_of,
+                                          flows=flows, only=only)  # fmt: skip
+        result.added = added
+        return result
+
+    # -- entrance channels and distributors ------------------------------------------------
+    def entrance_report(self, by: str = "channel", as_of: dt.date | None = None) -> Any:
+        """Which entrances bring customers who stay, on a snapshot (newest by default).
+
+        ``by``: ``channel``, ``kind``, ``segment`` or ``latest``; see
+        `tierwise.entrance.entrance_report`. Returns a pandas DataFrame.
+        """
+        from tierwise.entrance import entrance_report
+
+        return entrance_report(self.store.read_profiles(as_of).to_pandas(), by)
+
+    def distributor_orders(self, as_of: dt.date | None = None) -> Any:
+        """Every paid order up to ``as_of`` (default: the newest snapshot, else the newest
+        data) with its distributor and commission; see `tierwise.distributors`."""
+        from tierwise.backends import duckdb_tables
+        from tierwise.distributors import attribute_orders
+        from tierwise.features import cutoff_of
+
+        as_of = as_of or (self.store.latest_snapshot() if self.snapshots() else None)
+        as_of = as_of or self.default_as_of()
+        return attribute_orders(duckdb_tables(self.store), cutoff_of(as_of),
+                                self.config.distributors)  # fmt: skip
+
+    def distributors_report(self, as_of: dt.date | None = None) -> Any:
+        """Per distributor: customers brought, revenue, repurchase rate, commission, with the
+        influence scores of the snapshot as of that day when there is one (pandas)."""
+        from tierwise.distributors import distributor_report
+
+        as_of = as_of or (self.store.latest_snapshot() if self.snapshots() else None)
+        as_of = as_of or self.default_as_of()
+        influence = None
+        if as_of in self.snapshots():
+            prof = self.store.read_profiles(as_of)
+            cols = ["customer_id", "influence_score", "influence_reach"]
+            if all(c in prof.column_names for c in cols):
+                influence = prof.select(cols).to_pandas()
+        return distributor_report(self.distributor_orders(as_of), influence)
+
+    # -- identity -----------------------------------------------------------------------
+    def identities(self, *, format: TableFormat = "pandas") -> Any:
+        """The stored identifier links (phones and emails as salted hashes)."""
+        return _convert(self.store.read("identities"), format)
+
+    def resolve_identities(self, rules: Any = None) -> Any:
+        """Merge accounts into persons under the config's ``identity`` rules (or ``rules``,
+        an `IdentityConfig` or a dict of overrides); see `tierwise.identity.resolve`."""
+        from tierwise.config import IdentityConfig
+        from tierwise.identity import resolve
+
+        if rules is None:
+            rules = self.config.identity
+        elif isinstance(rules, dict):
+            rules = self.config.with_overrides({"identity": rules}).identity
+        elif not isinstance(rules, IdentityConfig):
+            raise TypeError("rules must be an IdentityConfig or a dict of identity settings")
+        return resolve(self.store.read("identities"), rules)
+
+    # -- member levels and the path -------------------------------------------------------
+    def _previous_snapshot(self, as_of: dt.date) -> Any:
+        """The newest stored snapshot before ``as_of`` for the steps (``None``: none)."""
+        from tierwise.steps import PreviousSnapshot
+
+        earlier = [d for d in self.store.snapshots() if d < as_of]
+        if not earlier:
+            return None
+        day = earlier[-1]
+        store = self.store
+        return PreviousSnapshot(
+            as_of=day,
+            columns=tuple(store.profile_columns(day)),
+            read=lambda columns: store.read_profile_columns(day, columns),
+            fitted=store.snapshot_meta(day).get("fitted", {}),
+        )
+
+    def _record_member_levels(self, as_of: dt.date, result: ProfileRun) -> None:
+        """Store the level changes of a run that computed member levels."""
+        if "member_move" not in result.profiles.column_names or not self.config.members.enabled:
+            return
+        from tierwise.members_report import history_rows
+
+        self.store.write_member_history(as_of, history_rows(result.profiles))
+
+    def member_history(
+        self, customer_id: str | None = None, *, format: TableFormat = "pandas"
+    ) -> Any:
+        """Recorded level changes (new, upgrade, downgrade) with their evidence."""
+        return _convert(self.store.member_history(customer_id), format)
+
+    def member_moves(self, *, format: TableFormat = "pandas") -> Any:
+        """Upgrades, downgrades and new members per snapshot day."""
+        from tierwise.members_report import move_counts
+
+        return _convert(move_counts(self.store), format)
+
+    def member_levels(self, as_of: dt.date | None = None, *, format: TableFormat = "pandas"
+                      ) -> Any:  # fmt: skip
+        """The level table with customers per level on a snapshot and each level's benefits."""
+        from tierwise.members_report import level_counts
+
+        day = as_of or self.store.latest_snapshot()
+        return _convert(level_counts(self.store, self.config, day), format)
+
+    def member_compare(
+        self,
+        imported: str | Path | None = None,
+        *,
+        as_of: dt.date | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """Customers whose computed level differs from the merchant's own (a file with
+        ``customer_id`` and a level column, a customers column, or the configured source)."""
+        from tierwise.members_report import compare_levels
+
+        day = as_of or self.store.latest_snapshot()
+        return _convert(compare_levels(self.store, self.config, day, imported), format)
+
+    def funnel(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        by: str | None = None,
+        format: TableFormat = "pandas",
+    ) -> Any:
+        """The path's funnel on a snapshot: customers per stage, conversion to the next stage
+        and the median days to reach it (from the snapshot history), optionally per breakdown."""
+        from tierwise.funnel import funnel
+
+        day = as_of or self.store.latest_snapshot()
+        return _convert(funnel(self.store, self.config, day, by=by), format)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from tierwise.config import Config
-from tierwise.schema import DEFAULT_CHANNELS, DEFAULT_EVENT_TYPES, ENTITIES
+from tierwise.schema import DEFAULT_CHANNELS, DEFAULT_EVENT_TYPES, ENTITIES, OPTIONAL_ENTITIES
 from tierwise.steps import load_step
 
 __all__ = ["PAGES", "data_model_page", "schemes_page", "write_pages"]
@@ -29,7 +29,7 @@ def data_model_page() -> str:
              "Three canonical tables; every import maps a merchant's file onto them. Event types "
              "and channels are open vocabularies: the lists below are defaults, not an enum.",
              ""]  # fmt: skip
-    for ent in ENTITIES.values():
+    for ent in [*ENTITIES.values(), *OPTIONAL_ENTITIES.values()]:
         lines += [f"## {ent.name} — key `{ent.key}`", "", ent.doc, "",
                   "| column | type | required | meaning |", "|---|---|---|---|"]  # fmt: skip
         for c in ent.columns:

@@ -16,6 +16,8 @@ __all__ = [
     "DEFAULT_EVENT_TYPES",
     "ENTITIES",
     "EVENTS",
+    "IDENTITIES",
+    "OPTIONAL_ENTITIES",
     "ORDERS",
     "ORDER_STATUSES",
     "Column",
@@ -160,6 +162,48 @@ EVENTS = Entity(
 
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, ORDERS, EVENTS)}
 
+IDENTITIES = Entity(
+    name="identities",
+    key="link_id",
+    time_column="seen_at",
+    doc="Optional. One row per link between an identifier and a customer account.",
+    columns=(
+        Column(
+            "link_id",
+            pa.string(),
+            True,
+            "Link id (a hash of id_type, identifier, customer_id and platform when the file has "
+            "none).",
+        ),
+        Column("customer_id", pa.string(), True, "The account the identifier belongs to."),
+        Column(
+            "id_type",
+            pa.string(),
+            True,
+            "Kind of identifier, e.g. taobao_nick, wechat_openid, wechat_unionid, youzan_id, "
+            "phone, email (open list).",
+        ),
+        Column(
+            "identifier",
+            pa.string(),
+            True,
+            "The identifier; phones and emails are stored as a salted hash unless opted in.",
+        ),
+        Column("platform", pa.string(), False, "Where the account lives, e.g. taobao, wechat."),
+        Column("seen_at", TS, False, "When the link was observed."),
+        Column("hashed", pa.bool_(), False, "Whether identifier holds a salted hash."),
+        Column(
+            "attributes",
+            pa.string(),
+            False,
+            "Extra columns kept from the source file, as a JSON object.",
+        ),
+    ),
+)
+
+OPTIONAL_ENTITIES: dict[str, Entity] = {IDENTITIES.name: IDENTITIES}
+"""Canonical tables a project may leave empty; created in the store on first import."""
+
 ORDER_STATUSES = ("paid", "refunded", "cancelled")
 
 DEFAULT_EVENT_TYPES: dict[str, str] = {
@@ -207,11 +251,10 @@ def entity(name: str) -> Entity:
     Raises
     ------
     ValueError
-        If ``name`` is not customers, orders or events.
+        If ``name`` is not customers, orders, events or identities.
     """
     try:
-        return ENTITIES[name]
+        return ENTITIES[name] if name in ENTITIES else OPTIONAL_ENTITIES[name]
     except KeyError:
-        raise ValueError(
-            f"unknown entity {name!r}; expected one of {', '.join(ENTITIES)}"
-        ) from None
+        known = ", ".join([*ENTITIES, *OPTIONAL_ENTITIES])
+        raise ValueError(f"unknown entity {name!r}; expected one of {known}") from None

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from tierwise import __version__
 from tierwise.errors import StoreError
-from tierwise.schema import ENTITIES, Entity
+from tierwise.schema import ENTITIES, OPTIONAL_ENTITIES, Entity
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
@@ -270,13 +270,17 @@ class Store:
 
     # -- canonical tables -----------------------------------------------------------------
     def count(self, entity: str) -> int:
-        """Number of rows in a canonical table."""
+        """Number of rows in a canonical table (0 for an optional table never imported)."""
+        if entity in OPTIONAL_ENTITIES:
+            return self.one(f'SELECT count(*) FROM "{entity}"')[0] if self.has_table(entity) else 0
         return self.one(f'SELECT count(*) FROM "{ENTITIES[entity].name}"')[0]
 
     def read(self, entity: str, *, provenance: bool = False) -> pa.Table:
         """Read a canonical table as Arrow."""
-        ent = ENTITIES[entity]
+        ent = ENTITIES[entity] if entity in ENTITIES else OPTIONAL_ENTITIES[entity]
         cols = ent.column_names + (list(PROVENANCE_COLUMNS) if provenance else [])
+        if entity in OPTIONAL_ENTITIES and not self.has_table(entity):
+            return ent.arrow_schema().empty_table()
         sel = ", ".join(f'"{c}"' for c in cols)
         return self.arrow(f'SELECT {sel} FROM "{ent.name}" ORDER BY "{ent.key}"')
 
@@ -1182,3 +1186,353 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- flows: the outbox of deliveries ----------------------------------------------------
+    _FLOW_DDL: ClassVar[tuple[str, ...]] = (
+        "CREATE SEQUENCE IF NOT EXISTS flow_outbox_seq START 1",
+        """CREATE TABLE IF NOT EXISTS flow_outbox (
+            delivery_id BIGINT PRIMARY KEY DEFAULT nextval('flow_outbox_seq'),
+            idempotency_key VARCHAR UNIQUE, flow VARCHAR, customer_id VARCHAR,
+            trigger VARCHAR, detail VARCHAR, as_of DATE, action VARCHAR, url VARCHAR,
+            payload VARCHAR, status VARCHAR, reason VARCHAR, attempts BIGINT,
+            max_attempts BIGINT, created_at TIMESTAMP, due_at TIMESTAMP,
+            lease_owner VARCHAR, lease_until TIMESTAMP, sent_at TIMESTAMP,
+            last_error VARCHAR, response_code BIGINT)""",
+    )
+    _FLOW_COLUMNS: ClassVar[tuple[str, ...]] = (
+        "idempotency_key", "flow", "customer_id", "trigger", "detail", "as_of", "action", "url",
+        "payload", "status", "reason", "max_attempts", "due_at",
+    )  # fmt: skip
+
+    def ensure_flow_tables(self) -> bool:
+        """Create the flow outbox when missing (not in a read-only store); whether it is
+        there."""
+        if self.has_table("flow_outbox"):
+            return True
+        if self.read_only:
+            return False
+        for ddl in self._FLOW_DDL:
+            self.con.execute(ddl)
+        return True
+
+    def snapshot_column_changes(
+        self, column: str, previous: dt.date, as_of: dt.date
+    ) -> pa.Table:
+        """Customers whose profile ``column`` differs between two snapshots:
+        ``customer_id, before, after`` (``before`` null for customers new in ``as_of``)."""
+        new, old = self._require_snapshot(as_of), self._require_snapshot(previous)
+        for day in (as_of, previous):
+            if column not in self.profile_columns(day):
+                raise StoreError(f"the snapshot as of {day} has no column {column!r}")
+        return self.arrow(
+            f"""SELECT n.customer_id, CAST(o."{column}" AS VARCHAR) AS before,
+                       CAST(n."{column}" AS VARCHAR) AS after
+                FROM "{new}" n LEFT JOIN "{old}" o USING (customer_id)
+                WHERE o."{column}" IS DISTINCT FROM n."{column}" ORDER BY n.customer_id"""
+        )
+
+    def events_between(
+        self, event_types: list[str], start: dt.datetime, end: dt.datetime
+    ) -> pa.Table:
+        """Events of some types with ``start < occurred_at <= end`` (event_id, customer_id,
+        occurred_at, event_type, channel), oldest first."""
+        return self.arrow(
+            f"""SELECT event_id, customer_id, occurred_at, event_type, channel FROM events
+                WHERE event_type IN {_in_list(event_types)} AND occurred_at > ?
+                  AND occurred_at <= ? ORDER BY occurred_at, event_id""",
+            [start, end],
+        )
+
+    def customer_attribute(self, key: str) -> pa.Table:
+        """``customer_id, value`` of one key of the customers' ``attributes`` JSON (non-null)."""
+        return self.arrow(
+            """SELECT customer_id, json_extract_string(attributes, '$."' || ? || '"') AS value
+               FROM customers WHERE attributes IS NOT NULL
+                 AND json_extract_string(attributes, '$."' || ? || '"') IS NOT NULL""",
+            [key, key],
+        )
+
+    def flow_contacts(self, since: dt.datetime, channel: str | None = None) -> pa.Table:
+        """Per customer, contacts after ``since``: flow deliveries sent, pending or recorded,
+        and ``campaign_send`` events (of ``channel`` when given)."""
+        ch = "" if channel is None else "AND channel = ?"
+        params: list = [since] + ([channel] if channel else [])
+        outbox = ""
+        if self.ensure_flow_tables():
+            outbox = """UNION ALL SELECT customer_id FROM flow_outbox
+                  WHERE status IN ('pending', 'sent', 'recorded') AND created_at > ?"""
+            params.append(since)
+        return self.arrow(
+            f"""SELECT customer_id, count(*) AS contacts FROM (
+                  SELECT customer_id FROM events WHERE event_type = 'campaign_send'
+                    AND occurred_at > ? {ch} {outbox})
+                GROUP BY customer_id""",
+            params,
+        )
+
+    def enqueue_flow_rows(self, rows: pa.Table) -> int:
+        """Add outbox rows (the columns of ``_FLOW_COLUMNS``); a row whose idempotency key is
+        already stored is skipped. Returns the number added (atomically)."""
+        self.ensure_flow_tables()
+        cols = ", ".join(self._FLOW_COLUMNS)
+        with self.transaction() as con:
+            before = con.execute("SELECT count(*) FROM flow_outbox").fetchall()[0][0]
+            con.register("_flow_in", rows.select(list(self._FLOW_COLUMNS)))
+            con.execute(
+                f"""INSERT INTO flow_outbox ({cols}, attempts, created_at)
+                    SELECT DISTINCT ON (idempotency_key) {cols}, 0, now()::TIMESTAMP
+                    FROM _flow_in WHERE idempotency_key NOT IN
+                      (SELECT idempotency_key FROM flow_outbox)"""
+            )
+            con.unregister("_flow_in")
+            after = con.execute("SELECT count(*) FROM flow_outbox").fetchall()[0][0]
+        return after - before
+
+    def claim_flow_deliveries(
+        self, owner: str, now: dt.datetime, lease_seconds: float, limit: int
+    ) -> list[dict]:
+        """Lease up to ``limit`` due pending rows to ``owner`` until ``now + lease_seconds``.
+
+        A row leased to another owner is taken only once its lease has run out (its
+        deliverer died). Two deliverers never hold the same row: the lease is written in one
+        transaction, and a conflicting transaction claims nothing.
+        """
+        self.ensure_flow_tables()
+        until = now + dt.timedelta(seconds=lease_seconds)
+        try:
+            with self.transaction() as con:
+                rows = con.execute(
+                    """UPDATE flow_outbox SET lease_owner = ?, lease_until = ?
+                       WHERE delivery_id IN (
+                         SELECT delivery_id FROM flow_outbox
+                         WHERE status = 'pending' AND due_at <= ?
+                           AND (lease_until IS NULL OR lease_until < ?)
+                         ORDER BY due_at, delivery_id LIMIT ?)
+                       RETURNING delivery_id, idempotency_key, flow, customer_id, url,
+                                 payload, attempts, max_attempts""",
+                    [owner, until, now, now, limit],
+                ).fetchall()
+        except duckdb.TransactionException:
+            return []
+        keys = ("delivery_id", "idempotency_key", "flow", "customer_id", "url", "payload",
+                "attempts", "max_attempts")  # fmt: skip
+        return sorted((dict(zip(keys, r, strict=True)) for r in rows),
+                      key=lambda r: r["delivery_id"])  # fmt: skip
+
+    def finish_flow_deliveries(self, owner: str, outcomes: list[dict]) -> int:
+        """Record the outcome of leased rows (``delivery_id, status, attempts, due_at,
+        sent_at, last_error, response_code``) atomically; rows no longer leased to
+        ``owner`` are left alone. Returns the rows updated."""
+        if not outcomes:
+            return 0
+        table = pa.Table.from_pylist(
+            outcomes,
+            schema=pa.schema([
+                ("delivery_id", pa.int64()), ("status", pa.string()), ("attempts", pa.int64()),
+                ("due_at", pa.timestamp("us")), ("sent_at", pa.timestamp("us")),
+                ("last_error", pa.string()), ("response_code", pa.int64()),
+            ]),
+        )  # fmt: skip
+        with self.transaction() as con:
+            con.register("_flow_done", table)
+            n = con.execute(
+                """UPDATE flow_outbox AS o SET status = d.status, attempts = d.attempts,
+                          due_at = d.due_at, sent_at = d.sent_at, last_error = d.last_error,
+                          response_code = d.response_code, lease_owner = NULL,
+                          lease_until = NULL
+                   FROM _flow_done AS d
+                   WHERE o.delivery_id = d.delivery_id AND o.lease_owner = ?
+                     AND o.status = 'pending'""",
+                [owner],
+            ).fetchall()[0][0]
+            con.unregister("_flow_done")
+        return n
+
+    def flow_deliveries(
+        self, *, flow: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> pa.Table:
+        """Outbox rows, newest first, optionally of one flow and/or status."""
+        if not self.ensure_flow_tables():
+            cols = ("delivery_id", *self._FLOW_COLUMNS[:8], "status", "reason", "attempts")
+            return pa.table({c: pa.array([], pa.string()) for c in cols if c != "payload"})
+        where, params = [], []
+        for col, value in (("flow", flow), ("status", status)):
+            if value is not None:
+                where.append(f"{col} = ?")
+                params.append(value)
+        sql = "SELECT * EXCLUDE (payload) FROM flow_outbox"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self.arrow(sql + " ORDER BY delivery_id DESC LIMIT ?", [*params, limit])
+
+    def flow_delivery(self, delivery_id: int) -> dict | None:
+        """One outbox row with its payload, or ``None``."""
+        if not self.ensure_flow_tables():
+            return None
+        rows = self.arrow("SELECT * FROM flow_outbox WHERE delivery_id = ?", [delivery_id])
+        return rows.to_pylist()[0] if rows.num_rows else None
+
+    def flow_status_counts(self) -> pa.Table:
+        """Outbox rows per flow and status."""
+        if not self.ensure_flow_tables():
+            return pa.table({c: pa.array([], pa.string()) for c in ("flow", "status")}
+                            | {"deliveries": pa.array([], pa.int64())})  # fmt: skip
+        return self.arrow(
+            "SELECT flow, status, count(*) AS deliveries FROM flow_outbox "
+            "GROUP BY flow, status ORDER BY flow, status"
+        )
+
+    def retry_flow_delivery(self, delivery_id: int, now: dt.datetime) -> bool:
+        """Put a dead-lettered row back in the queue (attempts start again)."""
+        self.ensure_flow_tables()
+        n = self.con.execute(
+            """UPDATE flow_outbox SET status = 'pending', attempts = 0, due_at = ?,
+                      lease_owner = NULL, lease_until = NULL
+               WHERE delivery_id = ? AND status = 'dead'""",
+            [now, delivery_id],
+        ).fetchall()[0][0]
+        return bool(n)
+
+    def flow_keys_present(self, keys: list[str]) -> set[str]:
+        """The idempotency keys among ``keys`` already in the outbox."""
+        if not keys or not self.ensure_flow_tables():
+            return set()
+        self.con.register("_keys_in", pa.table({"k": pa.array(keys, pa.string())}))
+        try:
+            rows = self.con.execute(
+                "SELECT idempotency_key FROM flow_outbox WHERE idempotency_key IN "
+                "(SELECT k FROM _keys_in)"
+            ).fetchall()
+        finally:
+            self.con.unregister("_keys_in")
+        return {r[0] for r in rows}
+
+    def live_intention_crossings(
+        self, since: dt.datetime, detected_after: dt.datetime | None = None
+    ) -> pa.Table:
+        """Every grade crossing the service saw with ``crossed_at`` after ``since`` (and
+        ``detected_at`` after ``detected_after``; none when the service never ran), oldest
+        first."""
+        if not self.has_table("intention_live_crossings"):
+            cols = ("event_id", "customer_id", "grade", "event_type", "channel")
+            return pa.table({c: pa.array([], pa.string()) for c in cols}
+                            | {"crossed_at": pa.array([], pa.timestamp("us")),
+                               "score_before": pa.array([], pa.float64()),
+                               "score_after": pa.array([], pa.float64())})  # fmt: skip
+        return self.arrow(
+            "SELECT * FROM intention_live_crossings WHERE crossed_at > ? "
+            "AND detected_at > coalesce(?, TIMESTAMP '0001-01-01') "
+            "ORDER BY crossed_at, customer_id",
+            [since, detected_after],
+        )
+
+    # -- optional tables and the identity salt --------------------------------------------
+    def ensure_table(self, entity: str) -> None:
+        """Create an optional canonical table (``identities``) when it is missing."""
+        ent = OPTIONAL_ENTITIES[entity]
+        if not self.has_table(ent.name):
+            self.con.execute(_ddl(ent))
+
+    def identity_salt(self) -> bytes:
+        """The project's secret salt for hashing phones and emails (made on first use).
+
+        It is kept in the store's meta table and never printed; without it a hashed
+        identifier cannot be matched against a clear value.
+        """
+        row = self.one("SELECT value FROM tierwise_meta WHERE key = 'identity_salt'")
+        if row is not None:
+            return bytes.fromhex(row[0])
+        if self.read_only:
+            raise StoreError(f"{self.path} has no identity salt yet; import identities first")
+        salt = os.urandom(32)
+        self.con.execute("INSERT INTO tierwise_meta VALUES ('identity_salt', ?)", [salt.hex()])
+        return salt
+
+    # -- member levels and the path ---------------------------------------------------------
+    def read_profile_columns(self, as_of: dt.date, columns: list[str]) -> pa.Table:
+        """The named columns of one snapshot's profile table (each must exist)."""
+        name = self._require_snapshot(as_of)
+        sel = ", ".join(f'"{c}"' for c in columns)
+        return self.arrow(f'SELECT {sel} FROM "{name}" ORDER BY customer_id')
+
+    def _ensure_member_tables(self) -> None:
+        if self.has_table("member_level_history"):
+            return
+        self.con.execute(
+            """CREATE TABLE IF NOT EXISTS member_level_history (
+                 as_of DATE, customer_id VARCHAR, from_level VARCHAR, to_level VARCHAR,
+                 move VARCHAR, growth DOUBLE, evidence VARCHAR)"""
+        )
+
+    def write_member_history(self, as_of: dt.date, rows: pa.Table) -> int:
+        """Replace the level changes recorded on ``as_of`` with ``rows`` (``customer_id,
+        from_level, to_level, move, growth, evidence``); returns how many were written."""
+        self._ensure_member_tables()
+        with self.transaction() as con:
+            con.execute("DELETE FROM member_level_history WHERE as_of = ?", [as_of])
+            con.register("_member_moves_in", rows)
+            con.execute(
+                """INSERT INTO member_level_history SELECT ?::DATE, customer_id, from_level,
+                     to_level, move, growth, evidence FROM _member_moves_in""",
+                [as_of],
+            )
+            con.unregister("_member_moves_in")
+        return rows.num_rows
+
+    def member_history(self, customer_id: str | None = None) -> pa.Table:
+        """Recorded level changes, oldest first (one customer's, or everyone's)."""
+        if not self.has_table("member_level_history"):
+            return self.arrow(
+                """SELECT NULL::DATE AS as_of, NULL AS customer_id, NULL AS from_level,
+                     NULL AS to_level, NULL AS move, NULL::DOUBLE AS growth, NULL AS evidence
+                   WHERE false"""
+            )
+        where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id else ("", [])
+        return self.arrow(
+            f"""SELECT as_of, customer_id, from_level, to_level, move, growth, evidence
+                FROM member_level_history {where} ORDER BY as_of, customer_id""",
+            params,
+        )
+
+    def member_move_counts(self) -> pa.Table:
+        """Per recorded day and move (new, upgrade, downgrade): customers."""
+        if not self.has_table("member_level_history"):
+            return self.arrow("SELECT NULL::DATE AS as_of, NULL AS move, 0 AS customers "
+                              "WHERE false")  # fmt: skip
+        return self.arrow(
+            """SELECT as_of, move, count(*) AS customers FROM member_level_history
+               GROUP BY as_of, move ORDER BY as_of, move"""
+        )
+
+    def column_history(self, column: str) -> pa.Table:
+        """``as_of, customer_id, value`` of one profile column over every snapshot that has
+        it, oldest first."""
+        parts = []
+        for day in self.snapshots():
+            if column in self.profile_columns(day):
+                name = self.profile_table_name(day)
+                parts.append(f"""SELECT DATE '{day.isoformat()}' AS as_of, customer_id,
+                                 "{column}"::VARCHAR AS value FROM "{name}" """)
+        if not parts:
+            return pa.table({"as_of": pa.array([], pa.date32()),
+                             "customer_id": pa.array([], pa.string()),
+                             "value": pa.array([], pa.string())})  # fmt: skip
+        return self.arrow(" UNION ALL ".join(parts) + " ORDER BY as_of, customer_id")
+
+    def entrance_channels(self, until: dt.date) -> pa.Table:
+        """``customer_id, entrance``: the channel of each customer's first touch (event or
+        order) up to ``until`` (``(unknown)`` when none has a channel)."""
+        hi = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+        return self.arrow(
+            """WITH touch AS (
+                 SELECT customer_id, occurred_at AS at, channel FROM events
+                 WHERE occurred_at < ? AND channel IS NOT NULL
+                 UNION ALL
+                 SELECT customer_id, paid_at, channel FROM orders
+                 WHERE paid_at < ? AND channel IS NOT NULL)
+               SELECT c.customer_id, coalesce(arg_min(t.channel, t.at), '(unknown)')
+                 AS entrance
+               FROM customers c LEFT JOIN touch t USING (customer_id)
+               GROUP BY c.customer_id ORDER BY c.customer_id""",
+            [hi, hi],
+        )

@@ -97,6 +97,7 @@ def test_report_check_catches_bad_counts():
 
 def test_unknown_entity(tmp_path, store):
     with pytest.raises(
-        ConfigError, match=r"^unknown entity 'shops'; expected one of customers, orders, events$"
+        ConfigError,
+        match=r"^unknown entity 'shops'; expected one of customers, orders, events, identities$",
     ):
         import_file(store, "shops", tmp_path / "x.csv")

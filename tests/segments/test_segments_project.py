@@ -86,7 +86,9 @@ def test_cli_add_list_show_count(shop):
     assert result.exit_code == 0, result.output
     assert "saved segment fans" in result.output and "customers as of 2025-12-31" in result.output
     listed = json.loads(tw("segment", "list", "-p", d, "--json").output)
-    assert [r["segment"] for r in listed] == ["buyers", "high_intent", "fans"]
+    assert [r["segment"] for r in listed] == ["buyers", "high_intent", "fans",
+                                              "dissatisfied_valuable"]  # fmt: skip
+    assert [r["builtin"] for r in listed] == [False, False, False, True]
     assert listed[0]["customers"] is not None and listed[2]["customers"] is None
     shown = json.loads(tw("segment", "show", "buyers", "-p", d, "--json").output)
     assert shown["description"] == "bought twice" and len(shown["history"]) == 2

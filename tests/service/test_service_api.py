@@ -270,3 +270,26 @@ def test_a_run_goes_in_the_background_and_is_polled(api):
     deadline = time.monotonic() + 120
     while api.service.runs._thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_entrance_and_distributor_reports(api):
+    ent = api.get("/v1/entrance", params={"by": "kind"}).json()
+    n = api.project.store.read_profiles().num_rows
+    assert sum(r["customers"] for r in ent["rows"]) == n
+    assert {"conversion_rate", "repeat_rate", "mean_clv", "quadrant_mix"} <= set(ent["rows"][0])
+    bad = api.get("/v1/entrance", params={"by": "city"})
+    assert bad.status_code == 422 and "--by must be one of" in bad.json()["detail"]
+    dist = api.get("/v1/distributors").json()["rows"]
+    assert dist and {"distributor_id", "commission", "influence_score"} <= set(dist[0])
+
+def test_funnel_and_member_moves_equal_the_library(api):
+    got = api.get("/v1/funnel").json()
+    want = api.project.funnel(format="arrow").to_pylist()
+    assert [r["reached"] for r in got["stages"]] == [r["reached"] for r in want]
+    assert [r["stage"] for r in got["stages"]] == ["fan", "customer", "member", "lifetime", "koc"]
+    assert got["stages"][0]["reached"] == api.project.store.read_profiles().num_rows
+    by = api.get("/v1/funnel", params={"by": "channel"}).json()
+    assert {r["group"] for r in by["stages"]} >= {"(none)"}
+    assert api.get("/v1/funnel", params={"by": "nowhere"}).status_code == 422
+    moves = api.get("/v1/members/moves").json()["days"]
+    assert moves and moves[0]["new"] == api.project.member_moves()["new"].iloc[0] > 0

@@ -231,4 +231,10 @@ def demo(
          people_summary(result.summary))  # fmt: skip
     if result.recovery:
         emit("planted truth recovered (precision / recall / F1)", result.recovery)
+    if result.identity:
+        i = result.identity
+        out.print(t(f"accounts merged into persons: precision {i['precision']:.3f}, recall "
+                    f"{i['recall']:.3f} over {i['pairs_true']:,} planted pairs",
+                    f"账号合并：精确率 {i['precision']:.3f}，召回率 {i['recall']:.3f}"
+                    f"（{i['pairs_true']:,} 对植入的同人账号）"), highlight=False)  # fmt: skip
     out.print(f"try: tierwise show {result.example_customer} -p {directory}")

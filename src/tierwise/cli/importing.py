@@ -88,7 +88,7 @@ def _print_report(report: Any, as_json: bool) -> None:
     "Load a file into the store; rejected rows go to a quarantine file with the reason.",
     "把文件导入存储；被拒绝的行连同原因写入隔离文件。"))  # fmt: skip
 def import_(
-    entity: Annotated[str, typer.Argument(help="customers, orders or events.")],
+    entity: Annotated[str, typer.Argument(help="customers, orders, events or identities.")],
     file: Annotated[Path, typer.Argument(help="CSV/TXT, .xlsx, .parquet or .jsonl file.")],
     project: ProjectDir = None,
     mapping: Annotated[

@@ -90,6 +90,7 @@ def segment_list(
             "as_of": last.get(name, {}).get("as_of"),
             "description": seg.description,
             "expression": seg.expr,
+            "builtin": seg.builtin,
         }
         for name, seg in saved.items()
     ]

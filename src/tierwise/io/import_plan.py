@@ -68,7 +68,12 @@ DEFAULT_EVENT_ID_COLUMNS = (
 )
 """Columns hashed into ``event_id`` when an events file has no id column."""
 
-ID_COLUMNS = frozenset({"customer_id", "order_id", "event_id", "referrer_id", "target_customer_id"})
+DEFAULT_LINK_ID_COLUMNS = ("id_type", "identifier", "customer_id", "platform")
+"""Columns hashed into ``link_id`` when an identities file has no id column."""
+
+ID_COLUMNS = frozenset(
+    {"customer_id", "order_id", "event_id", "referrer_id", "target_customer_id", "identifier"}
+)
 """Text columns holding ids: never taken from a number with a fraction."""
 
 QUARANTINE_COLUMNS = frozenset({"_row", "_reasons", "_text"})
@@ -299,6 +304,9 @@ def build_plan(
     if computed is None and ent.name == "events" and not cols["event_id"].sources:
         computed = [c for c in DEFAULT_EVENT_ID_COLUMNS if c in cols]
         notes.append("no event_id column: event_id is a content hash of " + ", ".join(computed))
+    if computed is None and ent.name == "identities" and not cols["link_id"].sources:
+        computed = list(DEFAULT_LINK_ID_COLUMNS)
+        notes.append("no link_id column: link_id is a content hash of " + ", ".join(computed))
     missing = [
         c.name
         for c in cols.values()

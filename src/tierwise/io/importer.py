@@ -38,7 +38,7 @@ from tierwise.io.options import ImportOptions
 from tierwise.io.readers import RawData, frame_to_raw, read_file
 from tierwise.io.report import LOG_PROBLEMS, ImportRejected, ImportReport, Problem
 from tierwise.io.returns import net_returns
-from tierwise.schema import CUSTOMERS, Entity
+from tierwise.schema import CUSTOMERS, IDENTITIES, Entity
 from tierwise.schema import entity as entity_by_name
 from tierwise.store import Store
 
@@ -194,6 +194,17 @@ def _import(
     _step(opts, "parsing")
     run = _Run(con, plan, raw, opts, report)
     run.parse()
+    if ent.name == IDENTITIES.name:
+        from tierwise.identity import protect_records
+
+        store.ensure_table(ent.name)  # empty table and salt are kept even by a dry run
+        salt = store.identity_salt()
+        run.records, note = protect_records(
+            run.records, salt, clear_types=opts.clear_identifier_types,
+            rehash_key=bool(plan.computed_id),
+        )  # fmt: skip
+        if note:
+            report.notes.append(note)
     names: list[str] = []
     qfile: Path | None = None
     tmp: Path | None = None

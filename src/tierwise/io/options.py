@@ -57,6 +57,9 @@ class ImportOptions(BaseModel):
         file is still written, so the reasons can be read).
     progress : callable, optional
         ``progress(step, done, total)`` called as the import advances (for progress bars).
+    clear_identifier_types : list of str
+        Identities only: id types among phone and email stored in clear instead of as a
+        salted hash (the merchant's opt-in; ``identity.clear_types`` of the config).
 
     Raises
     ------
@@ -79,6 +82,7 @@ class ImportOptions(BaseModel):
     dry_run: bool = False
     max_quarantined: float | None = None
     progress: Callable[[str, int, int], None] | None = Field(default=None, exclude=True)
+    clear_identifier_types: tuple[str, ...] = ()
 
     def __init__(self, **data: Any) -> None:
         try:

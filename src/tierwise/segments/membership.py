@@ -40,7 +40,7 @@ def record_memberships(
     error instead of members; the others are still recorded. Nothing happens without saved
     segments.
     """
-    saved = SegmentBook(directory).load()
+    saved = SegmentBook(directory).load(builtin=False)
     if not saved:
         return []
     say = progress or (lambda _msg: None)

@@ -39,6 +39,8 @@ class SavedSegment:
     description: str = ""
     created_at: str = ""
     updated_at: str = ""
+    builtin: bool = False
+    """Shipped with tierwise (`tierwise.segments.builtin`), not written to the file."""
 
 
 class SegmentBook:
@@ -53,14 +55,24 @@ class SegmentBook:
     def __init__(self, directory: str | Path) -> None:
         self.path = Path(directory) / SEGMENTS_FILE
 
-    def load(self) -> dict[str, SavedSegment]:
-        """Every saved segment by name, in file order.
+    def load(self, *, builtin: bool = True) -> dict[str, SavedSegment]:
+        """Every saved segment by name, in file order, then the built-in ones not redefined.
+
+        ``builtin=False``: only the segments of the file.
 
         Raises
         ------
         ConfigError
             If the file is not valid YAML or an entry lacks its expression.
         """
+        saved = self._load_file()
+        if builtin:
+            from tierwise.segments.builtin import BUILTIN_SEGMENTS
+
+            saved.update({n: s for n, s in BUILTIN_SEGMENTS.items() if n not in saved})
+        return saved
+
+    def _load_file(self) -> dict[str, SavedSegment]:
         if not self.path.exists():
             return {}
         try:
@@ -127,6 +139,8 @@ class SegmentBook:
     def remove(self, name: str) -> SavedSegment:
         """Delete a saved segment that no other saved segment refers to."""
         seg = self.get(name)
+        if seg.builtin:
+            raise SegmentError(f"segment {name!r} is built in and cannot be removed")
         saved = self.load()
         users = [n for n, s in saved.items() if n != name and name in segments_used(parse(s.expr))]
         if users:
@@ -140,8 +154,9 @@ class SegmentBook:
     def _write(self, saved: dict[str, SavedSegment]) -> None:
         body = {
             "segments": {
-                name: {k: v for k, v in asdict(seg).items() if k != "name" and v}
+                name: {k: v for k, v in asdict(seg).items() if k not in ("name", "builtin") and v}
                 for name, seg in saved.items()
+                if not seg.builtin
             }
         }
         text = _HEADER + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=100)

@@ -212,14 +212,18 @@ def create_app(
     project : Project, optional
         An already open project to serve.
     """
+    from tierwise.service.flows import FlowDelivery, flows_router
     from tierwise.service.routes import router
 
     settings = settings or ServiceSettings()
     service = Service(settings, project)
+    delivery = FlowDelivery(service)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        delivery.start()
         yield
+        delivery.stop()
         service.close()
 
     app = FastAPI(
@@ -234,6 +238,8 @@ def create_app(
     )
     app.state.service = service
     app.include_router(router)
+    app.include_router(flows_router)
+    app.state.flow_delivery = delivery
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreError, _store_error)
     app.add_exception_handler(TierwiseError, _tierwise_error)

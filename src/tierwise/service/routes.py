@@ -488,3 +488,76 @@ def audit(
         rows = svc.project.store.audit_entries(limit=limit).to_pylist()
     return {"entries": _plain(rows)}
 
+
+# -- entrance channels and distributors ---------------------------------------------------
+@router.get("/v1/entrance", tags=["snapshots"], responses=_ERRORS)
+def entrance(
+    key: Reader, request: Request, by: str = "channel", as_of: dt.date | None = None
+) -> dict[str, Any]:
+    """Per entrance channel (``by``: channel, kind, segment, latest): customers, conversion to
+    a first order, repeat rate, mean CLV and quadrant mix (newest snapshot by default)."""
+    svc = _service(request)
+    with svc.lock:
+        as_of = as_of or svc.project.store.latest_snapshot()
+        table = svc.project.entrance_report(by, as_of=as_of)
+    return _plain({"as_of": as_of, "by": by, "rows": table.to_dict("records")})
+
+
+@router.get("/v1/distributors", tags=["snapshots"], responses=_ERRORS)
+def distributors(key: Reader, request: Request, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Per distributor: customers brought, revenue, repurchase rate, commission, influence."""
+    svc = _service(request)
+    with svc.lock:
+        as_of = as_of or svc.project.store.latest_snapshot()
+        table = svc.project.distributors_report(as_of=as_of)
+    return _plain({"as_of": as_of, "rows": table.to_dict("records")})
+
+
+# -- member levels and the path ------------------------------------------------------------
+@router.get("/v1/funnel", tags=["snapshots"], responses=_ERRORS)
+def path_funnel(
+    key: Reader, request: Request, as_of: dt.date | None = None, by: str | None = None
+) -> dict[str, Any]:
+    """The path's funnel: customers reaching each stage, conversion from the stage before
+    and median days to reach it (`Project.funnel`)."""
+    svc = _service(request)
+    with svc.lock:
+        as_of = as_of or svc.project.store.latest_snapshot()
+        try:
+            rows = svc.project.funnel(as_of, by=by, format="arrow").to_pylist()
+        except TierwiseError as exc:
+            raise HTTPException(422, str(exc)) from None
+    return _plain({"as_of": as_of, "by": by, "stages": rows})
+
+
+@router.get("/v1/members/moves", tags=["snapshots"], responses=_ERRORS)
+def member_moves(key: Reader, request: Request) -> dict[str, Any]:
+    """New members, upgrades and downgrades per snapshot day."""
+    svc = _service(request)
+    with svc.lock:
+        rows = svc.project.member_moves(format="arrow").to_pylist()
+    return _plain({"days": rows})
+
+# -- sentiment ------------------------------------------------------------------------------
+class SentimentTexts(BaseModel):
+    """Texts to score (comments, reviews, messages)."""
+
+    texts: list[str | None] = Field(examples=[["质量很好，非常满意", "太差了，退货"]])
+
+
+@router.post("/v1/sentiment", tags=["customers"], responses=_ERRORS)
+def sentiment(body: SentimentTexts, key: Reader, request: Request) -> dict[str, Any]:
+    """How positive each text is (0 negative .. 1 positive), by the shipped sentiment model;
+    an empty text gets null. At most `max_batch` texts per request."""
+    from tierwise.sentiment import sentiment_scores
+
+    svc = _service(request)
+    if len(body.texts) > svc.settings.max_batch:
+        raise HTTPException(413, f"{len(body.texts)} texts; at most {svc.settings.max_batch} "
+                                 "per request")  # fmt: skip
+    scores = sentiment_scores(body.texts) if body.texts else []
+    out = [
+        None if t is None or not t.strip() else round(float(s), 4)
+        for t, s in zip(body.texts, scores, strict=True)
+    ]
+    return {"sentiment": out}

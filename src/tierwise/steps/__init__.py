@@ -8,11 +8,12 @@ run can reuse it on purpose.
 
 from __future__ import annotations
 
-from tierwise.steps.base import Step, StepContext, StepResult
+from tierwise.steps.base import PreviousSnapshot, Step, StepContext, StepResult
 from tierwise.steps.runner import STATE_VERSION, StepsOutcome, known_steps, load_step, run_steps
 
 __all__ = [
     "STATE_VERSION",
+    "PreviousSnapshot",
     "Step",
     "StepContext",
     "StepResult",

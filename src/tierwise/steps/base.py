@@ -19,7 +19,26 @@ import ibis.expr.types as ir
 
 from tierwise.config import Config
 
-__all__ = ["Step", "StepContext", "StepResult"]
+__all__ = ["PreviousSnapshot", "Step", "StepContext", "StepResult"]
+
+
+@dataclass(frozen=True)
+class PreviousSnapshot:
+    """The snapshot before this run's as-of day: its profile columns and stored state.
+
+    ``read`` gives the named profile columns (those the snapshot has, with ``customer_id``)
+    as a pyarrow table; ``fitted`` is the fitted state stored with it.
+    """
+
+    as_of: dt.date
+    columns: tuple[str, ...]
+    read: Any
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def profile(self, columns: list[str]) -> Any:
+        """The named columns that the snapshot has, with ``customer_id`` first."""
+        have = ["customer_id", *[c for c in columns if c in self.columns and c != "customer_id"]]
+        return self.read(have)
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,8 @@ class StepContext:
     base_dir: Path | None = None
     scheme_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Params that earlier steps learned for rule schemes (scheme -> name -> value)."""
+    previous: PreviousSnapshot | None = None
+    """The newest stored snapshot before ``as_of`` (``None``: none, or not given)."""
 
 
 @dataclass

@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 
 from tierwise.config import Config
 from tierwise.errors import ConfigError, FittedStateError
-from tierwise.steps.base import Step, StepContext
+from tierwise.steps.base import PreviousSnapshot, Step, StepContext
 
 __all__ = [
     "STATE_VERSION",
@@ -111,6 +111,7 @@ def run_steps(
     reuse: set[str] | None = None,
     fitted_source: str = "the reused snapshot",
     cache: bool = True,
+    previous: PreviousSnapshot | None = None,
 ) -> StepsOutcome:
     """Chain the steps of ``config.run.steps`` into one profile expression.
 
@@ -132,6 +133,8 @@ def run_steps(
     cache : bool
         Compute the features once and keep them while the later steps read them (off: one
         lazy expression, e.g. to look at its SQL).
+    previous : PreviousSnapshot, optional
+        The snapshot before ``as_of``, for steps that carry something over (member levels).
     """
     if reuse is None:
         steps = [load_step(n) for n in config.run.steps]
@@ -142,7 +145,8 @@ def run_steps(
         profile: ir.Table | None = None
         for name in config.run.steps:
             step = load_step(name)
-            ctx = StepContext(tables, as_of, config, base_dir, dict(outcome.scheme_params))
+            ctx = StepContext(tables, as_of, config, base_dir, dict(outcome.scheme_params),
+                              previous)  # fmt: skip
             entry = None
             if step.learns and step.name in reuse:
                 entry = _reusable(step, config, (fitted or {}).get(step.name), fitted_source)

@@ -1,0 +1,284 @@
+"""Entrance channels: where each customer came in, and which entrances bring customers who stay.
+
+`entrance_touches` reads the touches the ``entrance.sources`` of the config name (a channel
+live-code scanned, a UTM parameter, a distributor or referral link, a livestream, an offline
+store) from the canonical tables; `first_and_latest` keeps each customer's earliest and newest
+one with its evidence; `signup_answers` reads the sign-up answers of the customers'
+``attributes``. `entrance_report` compares the entrances (or entrance segments) of a stored
+snapshot: customers, conversion to a first order, repeat rate, mean CLV and quadrant mix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from tierwise.config import EntranceConfig, EntranceSource
+from tierwise.errors import ConfigError
+
+__all__ = [
+    "ENTRANCE_COLUMNS",
+    "UNKNOWN",
+    "entrance_report",
+    "entrance_touches",
+    "first_and_latest",
+    "signup_answers",
+]
+
+UNKNOWN = "unknown"
+"""Channel, kind and segment of a customer without any entrance touch."""
+
+ENTRANCE_COLUMNS = {
+    "entrance_channel": "string",
+    "entrance_kind": "string",
+    "entrance_at": "timestamp",
+    "latest_channel": "string",
+    "latest_channel_at": "timestamp",
+    "entrance_segment": "string",
+    "entrance_evidence": "string",
+}
+"""Profile columns of the entrance step (``KIND:VALUE`` channels, evidence as JSON)."""
+
+_TIME = {"customers": "first_seen", "orders": "paid_at", "events": "occurred_at"}
+_KEY = {"customers": "customer_id", "orders": "order_id", "events": "event_id"}
+_TOUCH = ["customer_id", "at", "kind", "channel", "value", "source", "row", "rank"]
+
+
+def _describe(src: EntranceSource) -> str:
+    types = f"[{', '.join(src.event_types)}]" if src.event_types else ""
+    return f"{src.table}{types}.{src.field}"
+
+
+def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str) -> ir.Table:
+    """The candidate rows of one source: who, when, the raw value and the row's key."""
+    time = _TIME[src.table]
+    if src.field.startswith("attributes."):
+        key = src.field.split(".", 1)[1]
+        raw = table.attributes
+        mention = json.dumps(key, ensure_ascii=False)
+        cond = table.attributes.notnull() & table.attributes.contains(mention)
+    else:
+        if src.field not in table.columns:
+            raise ConfigError(
+                f"{where}.field: {src.table} has no column {src.field!r} "
+                f"(columns: {', '.join(table.columns)}; or attributes.KEY)"
+            )
+        raw = table[src.field].cast("string")
+        cond = table[src.field].notnull()
+    if src.who not in table.columns:
+        raise ConfigError(f"{where}.who: {src.table} has no column {src.who!r}")
+    cond &= table[src.who].notnull()
+    cond &= table[time].isnull() | (table[time] < cutoff)
+    if src.event_types:
+        cond &= table.event_type.isin(src.event_types)
+    if src.table == "orders":
+        cond &= table.status == "paid"
+    rows = table.filter(cond).select(
+        customer_id=table[src.who], at=table[time], raw=raw, row=table[_KEY[src.table]]
+    )
+    if src.field.startswith("attributes."):
+        return rows
+    # a plain column: only each customer's first and newest row can matter
+    w_first = ibis.window(group_by="customer_id", order_by=[rows.at, rows.row])
+    w_last = ibis.window(group_by="customer_id", order_by=[ibis.desc(rows.at), ibis.desc(rows.row)])
+    ranked = rows.mutate(_a=ibis.row_number().over(w_first), _b=ibis.row_number().over(w_last))
+    return ranked.filter((ranked._a == 0) | (ranked._b == 0)).drop("_a", "_b")
+
+
+def _attribute(raw: Any, key: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConfig) -> pd.DataFrame:
+    """Every entrance touch the sources find before ``cutoff``.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``at``, ``kind``, ``channel`` (``KIND:VALUE``), ``value``,
+        ``source`` (table and field), ``row`` (the row's key) and ``rank`` (the source's
+        place in the config, to break ties).
+    """
+    frames = []
+    for i, src in enumerate(cfg.sources):
+        where = f"entrance.sources[{i}]"
+        rows = _source_rows(src, tables[src.table], cutoff, where).to_pandas()
+        if src.field.startswith("attributes."):
+            key = src.field.split(".", 1)[1]
+            rows["value"] = rows.raw.map(lambda r, k=key: _attribute(r, k))
+        else:
+            rows["value"] = rows.raw
+        rows = rows[rows.value.notna()]
+        rows["value"] = rows.value.map(lambda v: str(v).strip())
+        rows = rows[rows.value != ""]
+        if src.values:
+            rows = rows[rows.value.isin(src.values)]
+        frames.append(
+            rows.assign(
+                kind=src.kind, channel=src.channel or (src.kind + ":" + rows.value),
+                source=_describe(src),
+                rank=i,
+            )[_TOUCH]
+        )  # fmt: skip
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in _TOUCH})
+    return pd.concat(frames, ignore_index=True)
+
+
+def _evidence(row: pd.Series, prefix: str) -> dict[str, Any]:
+    at = row[f"{prefix}at"]
+    return {
+        "channel": row[f"{prefix}channel"],
+        "value": row[f"{prefix}value"],
+        "source": row[f"{prefix}source"],
+        "row": str(row[f"{prefix}row"]),
+        "at": None if pd.isna(at) else pd.Timestamp(at).isoformat(),
+    }
+
+
+def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's earliest touch (the entrance) and newest one (the latest channel).
+
+    Ties in time go to the source listed first; touches without a time come after dated ones.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``entrance_channel``, ``entrance_kind``, ``entrance_at``,
+        ``latest_channel``, ``latest_channel_at``, ``touches`` (how many) and ``evidence``
+        (a dict per customer).
+    """
+    cols = ["customer_id", "entrance_channel", "entrance_kind", "entrance_at", "latest_channel",
+            "latest_channel_at", "touches", "evidence"]  # fmt: skip
+    if touches.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    t = touches.assign(at=pd.to_datetime(touches["at"]), row=touches["row"].astype(str))
+    t = t.sort_values(["customer_id", "at", "rank", "row"], na_position="last", kind="stable")
+    first = t.groupby("customer_id", sort=True).head(1).set_index("customer_id")
+    dated = t[t["at"].notna()]
+    last = dated.sort_values(["customer_id", "at", "rank", "row"], ascending=[True, False, True,
+                                                                             True])  # fmt: skip
+    last = last.groupby("customer_id", sort=True).head(1).set_index("customer_id")
+    last = last.reindex(first.index).fillna(first)
+    both = first.add_prefix("first_").join(last.add_prefix("last_"))
+    both["touches"] = t.groupby("customer_id").size()
+    out = pd.DataFrame({
+        "customer_id": both.index,
+        "entrance_channel": both.first_channel.values,
+        "entrance_kind": both.first_kind.values,
+        "entrance_at": pd.to_datetime(both.first_at).values,
+        "latest_channel": both.last_channel.values,
+        "latest_channel_at": pd.to_datetime(both.last_at).values,
+        "touches": both.touches.values,
+    })  # fmt: skip
+    out["evidence"] = [
+        {"first": _evidence(r, "first_"), "latest": _evidence(r, "last_"),
+         "touches": int(r.touches)}
+        for _, r in both.iterrows()
+    ]  # fmt: skip
+    return out.reset_index(drop=True)
+
+
+def signup_answers(customers: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The sign-up answers ``keys`` of each customer's ``attributes`` JSON.
+
+    An empty or missing form gives missing answers; an answer that is empty text is missing
+    too. A form that is not a JSON object is read as no answers and named in the notes
+    (the customer keeps every other column).
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        ``customer_id`` and ``signup_<key>`` (text) per key; and notes.
+    """
+    cols = {f"signup_{k}": [] for k in keys}
+    ids: list[str] = []
+    bad: list[str] = []
+    for cid, raw in zip(customers.customer_id, customers.attributes, strict=True):
+        form: Any = {}
+        if isinstance(raw, str) and raw.strip():
+            try:
+                form = json.loads(raw)
+            except ValueError:
+                form = None
+            if not isinstance(form, dict):
+                bad.append(str(cid))
+                form = {}
+        ids.append(cid)
+        for k in keys:
+            v = form.get(k)
+            text = None if v is None or isinstance(v, dict | list) else str(v).strip()
+            cols[f"signup_{k}"].append(text or None)
+    notes = []
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        notes.append(
+            f"entrance: customers.attributes of {len(bad)} customer(s) is not a JSON object "
+            f"({shown}); read as no sign-up answers"
+        )
+    return pd.DataFrame({"customer_id": ids, **cols}), notes
+
+
+def entrance_report(profiles: pd.DataFrame, by: str = "channel") -> pd.DataFrame:
+    """Which entrances bring customers who stay, from a snapshot's profile table.
+
+    Parameters
+    ----------
+    profiles : DataFrame
+        A snapshot's profiles (``entrance_*`` columns, ``orders``, ``clv``, ``quadrant``).
+    by : {"channel", "kind", "segment", "latest"}
+        Group by entrance channel, its kind, the entrance segment or the latest channel.
+
+    Returns
+    -------
+    DataFrame
+        Per group: ``customers``, ``buyers``, ``conversion_rate`` (share with a first order),
+        ``repeat_rate`` (buyers with two orders or more), ``mean_clv`` (over the buyers with
+        a CLV), ``revenue`` and ``quadrant_mix`` (share of the customers in each quadrant).
+        Largest group first.
+    """
+    columns = {"channel": "entrance_channel", "kind": "entrance_kind",
+               "segment": "entrance_segment", "latest": "latest_channel"}  # fmt: skip
+    if by not in columns:
+        raise ConfigError(f"--by must be one of {', '.join(columns)}, not {by!r}")
+    col = columns[by]
+    if col not in profiles.columns:
+        raise ConfigError(
+            f"the snapshot has no {col} column: add `entrance` to run.steps and run again"
+        )
+    p = profiles
+    orders = p["orders"].fillna(0) if "orders" in p else pd.Series(0, index=p.index)
+    clv = p["clv"] if "clv" in p else pd.Series(float("nan"), index=p.index)
+    revenue = p["monetary_total"].fillna(0) if "monetary_total" in p else orders * 0.0
+    quadrant = p["quadrant"] if "quadrant" in p else pd.Series(None, index=p.index, dtype=object)
+    frame = pd.DataFrame({
+        "group": p[col].fillna(UNKNOWN).astype(str), "orders": orders, "clv": clv,
+        "revenue": revenue, "quadrant": quadrant.fillna("none").astype(str),
+    })  # fmt: skip
+    rows = []
+    for group, g in frame.groupby("group", sort=True):
+        buyers = int((g.orders >= 1).sum())
+        repeat = int((g.orders >= 2).sum())
+        mix = g.quadrant.value_counts(normalize=True).sort_index()
+        rows.append({
+            by: group,
+            "customers": len(g),
+            "buyers": buyers,
+            "conversion_rate": round(buyers / len(g), 4),
+            "repeat_rate": round(repeat / buyers, 4) if buyers else None,
+            "mean_clv": None if g.clv.notna().sum() == 0 else round(float(g.clv.mean()), 2),
+            "revenue": round(float(g.revenue.sum()), 2),
+            "quadrant_mix": {k: round(float(v), 4) for k, v in mix.items()},
+        })  # fmt: skip
+    out = pd.DataFrame(rows, columns=[by, "customers", "buyers", "conversion_rate", "repeat_rate",
+                                      "mean_clv", "revenue", "quadrant_mix"])  # fmt: skip
+    return out.sort_values(["customers", by], ascending=[False, True]).reset_index(drop=True)

@@ -1,0 +1,98 @@
+"""Step ``entrance``: each customer's entrance channel, latest channel and entrance segment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from tierwise.entrance import (
+    ENTRANCE_COLUMNS,
+    UNKNOWN,
+    entrance_touches,
+    first_and_latest,
+    signup_answers,
+)
+from tierwise.errors import ConfigError
+from tierwise.features import cutoff_of
+from tierwise.steps.base import Step, StepContext, StepResult
+from tierwise.steps.frames import join_frame
+
+__all__ = ["COLUMNS", "STEP", "EntranceStep"]
+
+COLUMNS = ENTRANCE_COLUMNS
+
+_NO_TOUCH = {"reason": "no entrance touch: none of entrance.sources matched a row of this customer"}
+
+
+class EntranceStep(Step):
+    """Join where each customer came in and evaluate the entrance segments on the profile."""
+
+    name = "entrance"
+    section = "entrance"
+    columns = COLUMNS
+
+    def run(self, profile: ir.Table, ctx: StepContext, state: dict[str, Any] | None
+            ) -> StepResult:  # fmt: skip
+        from tierwise.segments import SegmentContext, SegmentError, segment_filter
+
+        cfg = ctx.config.entrance
+        t = ctx.tables
+        cutoff = cutoff_of(ctx.as_of)
+        touches = first_and_latest(entrance_touches(t, cutoff, cfg))
+        customers = t["customers"].select("customer_id", "attributes").to_pandas()
+        answers, notes = signup_answers(customers, cfg.attributes)
+        frame = answers.merge(touches, on="customer_id", how="outer")
+        known = frame.entrance_channel.notna()
+        frame["entrance_kind"] = frame.entrance_kind.where(known, UNKNOWN)
+        frame["entrance_channel"] = frame.entrance_channel.where(known, UNKNOWN)
+        frame["latest_channel"] = frame.latest_channel.where(known, UNKNOWN)
+        answer_cols = [f"signup_{k}" for k in cfg.attributes]
+
+        def evidence(row: pd.Series) -> str:
+            ev = dict(row.evidence) if isinstance(row.evidence, dict) else dict(_NO_TOUCH)
+            given = {c[7:]: row[c] for c in answer_cols if isinstance(row[c], str)}
+            ev["signup"] = given or "no sign-up answers"
+            return json.dumps(ev, ensure_ascii=False)
+
+        frame["entrance_evidence"] = [evidence(r) for _, r in frame.iterrows()]
+        types = {c: ENTRANCE_COLUMNS[c] for c in ENTRANCE_COLUMNS if c != "entrance_segment"}
+        schema = ibis.schema({"customer_id": "string", **dict.fromkeys(answer_cols, "string"),
+                              **types})  # fmt: skip
+        for c in ("entrance_at", "latest_channel_at"):
+            frame[c] = pd.to_datetime(frame[c]).astype("datetime64[us]")
+        # "" rather than a missing value: Spark reads a missing string of an in-memory table
+        # as the text "NaN"; it is turned back into null below
+        frame[answer_cols] = frame[answer_cols].astype(object).where(frame[answer_cols].notna(), "")
+        joined = join_frame(profile, frame, schema)
+        joined = joined.mutate(
+            **{c: joined[c].nullif("") for c in answer_cols},
+            entrance_channel=joined.entrance_channel.fill_null(UNKNOWN),
+            entrance_kind=joined.entrance_kind.fill_null(UNKNOWN),
+            latest_channel=joined.latest_channel.fill_null(UNKNOWN),
+            entrance_evidence=joined.entrance_evidence.fill_null(json.dumps(_NO_TOUCH)),
+        )
+        seg_ctx = SegmentContext(profiles=joined, as_of=ctx.as_of, events=t["events"],
+                                 orders=t["orders"])  # fmt: skip
+        cases = []
+        for i, rule in enumerate(cfg.segments):
+            try:
+                cases.append((segment_filter(rule.when, seg_ctx), rule.id))
+            except SegmentError as exc:
+                raise ConfigError(f"entrance.segments[{i}].when ({rule.id}): {exc}") from None
+        default = ibis.literal(cfg.default_segment)
+        segment = ibis.cases(*cases, else_=default) if cases else default
+        joined = joined.mutate(entrance_segment=segment.cast("string"))
+        n_known = int(known.sum())
+        if cfg.sources and n_known == 0:
+            notes.append(
+                "entrance: no row matched entrance.sources; every customer's entrance is "
+                f"{UNKNOWN!r}"
+            )
+        return StepResult(joined, notes=notes)
+
+
+STEP = EntranceStep()

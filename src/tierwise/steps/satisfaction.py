@@ -1,0 +1,91 @@
+"""Step ``satisfaction``: each customer's satisfaction score and grade (满意度) with evidence.
+
+Reads, over the ``lookback_days`` before the as-of day: ratings (the ``rating_key`` of the
+``attributes`` JSON of rating events and of orders), the sentiment of comments, reviews and
+messages, refunded orders and complaint/service events. See `tierwise.satisfaction`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from tierwise.features import cutoff_of
+from tierwise.satisfaction import COLUMNS, check_ratings, satisfaction_table
+from tierwise.steps.base import Step, StepContext, StepResult
+from tierwise.steps.frames import join_frame
+
+__all__ = ["COLUMNS", "STEP", "SatisfactionStep"]
+
+
+class SatisfactionStep(Step):
+    """Score satisfaction from ratings, text sentiment, refunds and complaints."""
+
+    name = "satisfaction"
+    section = "satisfaction"
+    columns = COLUMNS
+
+    def run(self, profile: ir.Table, ctx: StepContext, state: dict[str, Any] | None
+            ) -> StepResult:  # fmt: skip
+        from tierwise.sentiment import sentiment_scores
+
+        cfg = ctx.config.satisfaction
+        end = cutoff_of(ctx.as_of)
+        start = ibis.timestamp(dt.datetime.combine(
+            ctx.as_of - dt.timedelta(days=cfg.lookback_days - 1), dt.time()))  # fmt: skip
+        ev = ctx.tables["events"]
+        ev = ev.filter((ev.occurred_at >= start) & (ev.occurred_at < end))
+        od = ctx.tables["orders"]
+        od = od.filter((od.paid_at >= start) & (od.paid_at < end))
+        key = f'%"{cfg.rating_key}"%'
+
+        rated_ev = ev.filter(ev.event_type.isin(cfg.rating_event_types) & ev.attributes.like(key))
+        rated_od = od.filter(od.attributes.like(key))
+        rows = pd.concat([
+            rated_ev.select("customer_id", row_id="event_id", attributes="attributes",
+                            source=ibis.literal("event")).to_pandas(),
+            rated_od.select("customer_id", row_id="order_id", attributes="attributes",
+                            source=ibis.literal("order")).to_pandas(),
+        ], ignore_index=True)  # fmt: skip
+        ratings, notes = check_ratings(rows, cfg)
+
+        said = ev.filter(ev.event_type.isin(cfg.text_event_types) & ev.text.notnull())
+        said = said.filter(said.text.strip() != "").order_by(["customer_id", "event_id"])
+        texts = said.select("customer_id", "text").to_pandas()
+        texts = pd.DataFrame({
+            "customer_id": texts.customer_id,
+            "sentiment": sentiment_scores(texts.text.tolist()) if len(texts) else [],
+        })  # fmt: skip
+
+        counted = od.filter(od.status.isin(["paid", "refunded"]))
+        orders = counted.group_by("customer_id").aggregate(
+            orders=counted.count(), refunded=counted.count(where=counted.status == "refunded")
+        ).to_pandas()  # fmt: skip
+        comp = ev.filter(ev.event_type.isin(cfg.complaint_types))
+        complaints = comp.group_by("customer_id").aggregate(complaints=comp.count()).to_pandas()
+
+        ids = profile.select("customer_id").to_pandas().customer_id
+        table = satisfaction_table(ids, ratings, texts, orders, complaints, cfg)
+        # "" rather than a missing value: Spark reads a missing string of an in-memory table as
+        # the text "NaN"; it is turned back into null below
+        for col in ("satisfaction_grade", "satisfaction_evidence"):
+            table[col] = table[col].fillna("")
+        schema = ibis.schema({"customer_id": "string", **COLUMNS})
+        joined = join_frame(profile, table, schema)
+        joined = joined.mutate(
+            satisfaction_grade=joined.satisfaction_grade.nullif(""),
+            satisfaction_evidence=joined.satisfaction_evidence.nullif(""),
+            ratings=joined.ratings.fill_null(0),
+            ratings_out_of_scale=joined.ratings_out_of_scale.fill_null(0),
+            sentiment_texts=joined.sentiment_texts.fill_null(0),
+            refunded_orders=joined.refunded_orders.fill_null(0),
+            complaints=joined.complaints.fill_null(0),
+        )
+        return StepResult(joined, notes=notes)
+
+
+STEP = SatisfactionStep()
