@@ -10,6 +10,7 @@ Each prints its own table with the ratio against its reference:
 - bench_import.py: importing a clean 1M-row orders CSV vs DuckDB's read_csv + INSERT.
 - bench_identity.py: merging 260k planted accounts into persons vs a pure-Python union-find.
 - bench_sentiment.py: review sentiment accuracy and speed vs SnowNLP on the real corpus.
+- bench_flows.py: webhook deliveries per second, batched vs one row at a time (127.0.0.1).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ QUICK = {
     "bench_import.py": ["--rows", "200000"],
     "bench_identity.py": ["--customers", "20000"],
     "bench_sentiment.py": [],
+    "bench_flows.py": [],
 }
 
 
