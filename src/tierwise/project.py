@@ -249,15 +249,20 @@ class Project:
             raise ValueError(f"engine must be duckdb or spark, not {engine!r}")
         resolution = self.resolve_identities() if self.store.count("identities") else None
         per_person = resolution is not None and self.config.identity.per_person
+        config = self.run_config(all_columns=all_columns)
         if per_person:
             from tierwise.identity import apply_persons
 
             say("merging accounts into persons (identity)")
-            tables = apply_persons(tables, resolution)
+            merged = apply_persons(tables, resolution)
+            if merged is not tables and config.features.rollups:
+                # the rollups are kept per account: a per-person run reads the merged rows
+                config = config.with_overrides({"features": {"rollups": False}})
+            tables = merged
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of,
-            self.run_config(all_columns=all_columns), rfm=rfm, fitted=fitted,
+            config, rfm=rfm, fitted=fitted,
             fitted_source=fitted_source, base_dir=self.directory,
             previous=self._previous_snapshot(as_of),
         )  # fmt: skip
