@@ -255,9 +255,15 @@ def _records(frame: Any) -> list[dict[str, Any]]:
     return _plain(frame.to_dict("records"))
 
 
-def _entrance(project: Project, as_of: dt.date, columns: list[str]) -> dict[str, Any] | None:
-    if "entrance_kind" not in columns:
+def _filled(profiles: Any, column: str) -> bool:
+    """Whether the snapshot holds ``column`` with a value (a skipped step leaves it empty)."""
+    return column in profiles.columns and bool(profiles[column].notna().any())
+
+
+def _entrance(project: Project, as_of: dt.date, profiles: Any) -> dict[str, Any] | None:
+    if not _filled(profiles, "entrance_kind"):
         return None
+    columns = list(profiles.columns)
     out: dict[str, Any] = {"kinds": _records(project.entrance_report("kind", as_of))}
     quad = project.config.schemes.get("quadrant")
     seen = {k for r in out["kinds"] for k in r["quadrant_mix"]}
@@ -342,7 +348,7 @@ def _members(
 
 
 def _satisfaction(project: Project, as_of: dt.date, profiles: Any) -> dict[str, Any] | None:
-    if "satisfaction_grade" not in profiles.columns:
+    if not _filled(profiles, "satisfaction_grade"):
         return None
     cfg = project.config.satisfaction
     grade = profiles["satisfaction_grade"]
@@ -473,9 +479,8 @@ def gather_report(
     sec["plan"] = _plans(project, as_of)
     if sec["plan"] is None:
         absent["plan"] = "no plan yet"
-    columns = list(profiles.columns)
     say("entrances and distributors")
-    sec["entrance"] = _entrance(project, as_of, columns)
+    sec["entrance"] = _entrance(project, as_of, profiles)
     if sec["entrance"] is None:
         absent["entrance"] = "no entrance columns in the snapshot"
     say("the path's funnel")
@@ -483,7 +488,7 @@ def gather_report(
     if sec["path"] is None:
         absent["path"] = why
     say("member levels")
-    if not project.config.members.enabled or "member_rank" not in columns:
+    if not project.config.members.enabled or not _filled(profiles, "member_rank"):
         sec["members"], absent["members"] = None, "the members step is off"
     else:
         sec["members"] = _members(project, as_of, previous, data.customers)

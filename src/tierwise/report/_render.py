@@ -131,15 +131,6 @@ def flag_words(text: str, lang: str) -> str:
     return "; ".join(parts)
 
 
-def claim_words(text: str, lang: str) -> str:
-    """A declared ordering (``decile 2`` and such) in ``lang``."""
-    if lang != "zh":
-        return text
-    import re
-
-    return re.sub(r"decile (\d+)", r"第 \1 十分位", text)
-
-
 def _value(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return _e(value)
@@ -458,9 +449,15 @@ class _Page:
                     (self.w("difference"), False), (self.w("margin95"), False),
                     (self.w("status"), True)]  # fmt: skip
             i = 1 if self.lang == "zh" else 0
+            names = {(r["scheme"], r["label"]): r.get(self.lang) or r["label"]
+                     for r in s["labels"]}  # fmt: skip
+
+            def claim(side: str, scheme: str) -> str:
+                return "+".join(names.get((scheme, x), x) for x in side.split("+"))
+
             rows = [[_e(c["scheme"]), self.w(c["metric"]) if c["metric"] in _METRICS
                      else _e(c["metric"]),
-                     _e(claim_words(f'{c["higher"]} > {c["lower"]}', self.lang)),
+                     _e(f"{claim(c['higher'], c['scheme'])} > {claim(c['lower'], c['scheme'])}"),
                      fmt_num(c["difference"]), fmt_num(c["margin95"]),
                      f'<span class="st-{_e(c["status"]).replace(" ", "-")}">'
                      f'{_e(_STATUS.get(c["status"], (c["status"],) * 2)[i])}</span>']
