@@ -603,7 +603,8 @@ class _Page:
         out += f"<h3>{self.w('level_changes')}</h3>"
         ch = s.get("changes")
         if ch is None:
-            out += f'<p class="absent">{self.w("absent_moves")}</p>'
+            why = "absent_moves" if s["previous"] is None else "no_previous_levels"
+            out += f'<p class="absent">{self.w(why)}</p>'
         else:
             out += f'<p class="note">{_e(s["previous"])} → {_e(self.d["as_of"])}</p>'
             keys = ("upgrade", "downgrade", "joined", "left", "stayed")

@@ -203,6 +203,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "move_left": ("Lost their level", "失去等级"),
     "move_stayed": ("Stayed", "保持"),
     "move_new": ("New members", "新会员"),
+    "no_previous_levels": (
+        "The previous snapshot has no member levels to compare with.",
+        "上一快照没有会员等级可比较。",
+    ),
     "recorded_moves": ("Changes recorded by each run", "各次运行记录的等级变化"),
     "snapshot": ("Snapshot", "快照"),
     "satisfaction": ("Satisfaction", "满意度"),
