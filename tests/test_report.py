@@ -12,9 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tierwise.cli import app
+from tierwise.demo import generate_shop
 from tierwise.demo_campaigns import write_demo_campaign
 from tierwise.demo_run import run_demo
-from tierwise.project import Project
+from tierwise.project import CONFIG_FILE, Project
 from tierwise.report import SECTIONS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,8 +43,9 @@ def _rounded(value):
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    """A demo shop with two snapshots 30 days apart, the default plan and a simulated demo
-    campaign (sends and the orders after them), and its reports in both languages."""
+    """A demo shop (entrances, identities and member levels planted by the demo) with two
+    snapshots 30 days apart, the default plan and a simulated demo campaign (sends and the
+    orders after them), and its reports in both languages."""
     d = tmp_path_factory.mktemp("report") / "shop"
     demo = run_demo(d, n_customers=800, seed=5)
     previous = demo.as_of - dt.timedelta(days=30)
@@ -139,6 +141,133 @@ def test_report_figures_are_the_librarys(shop):
     assert "客户分层报告" in html and "高价值客户" in html and "较上一快照的迁移" in html
 
 
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def test_entrance_and_distributors_are_the_librarys(shop):
+    d, as_of, _previous, pages = shop
+    html = pages["zh"].path.read_text("utf-8")
+    sec = _embedded(html)["sections"]["entrance"]
+    with Project(d, read_only=True) as p:
+        kinds = p.entrance_report("kind", as_of)
+        segments = p.entrance_report("segment", as_of)
+        dist = p.distributors_report(as_of)
+    assert len(kinds) >= 5 and len(segments) >= 3 and len(dist) >= 10
+    assert _rounded(sec["kinds"]) == _rounded(json.loads(kinds.to_json(orient="records")))
+    assert [r["segment"] for r in sec["segments"]] == segments["segment"].tolist()
+    assert [r["customers"] for r in sec["segments"]] == segments["customers"].tolist()
+    assert sum(r["customers"] for r in sec["kinds"]) == 800
+    for r in kinds.to_dict("records"):
+        cells = (f'<td>{r["customers"]:,}</td><td>{r["buyers"]:,}</td>'
+                 f'<td>{_pct(r["conversion_rate"])}</td><td>{_pct(r["repeat_rate"])}</td>'
+                 f'<td>{r["mean_clv"]:,.2f}</td><td>{r["revenue"]:,.2f}</td>')  # fmt: skip
+        assert cells in html, cells
+        mix = r["quadrant_mix"]
+        assert sum(mix.values()) == pytest.approx(1, abs=1e-3)
+    assert '<td class="t">投放 (UTM)</td>' in html and '<td class="t">母婴家长</td>' in html
+    got = sec["distributors"]
+    assert got["count"] == len(dist) and got["orders"] == int(dist["orders"].sum())
+    assert got["revenue"] == pytest.approx(float(dist["revenue"].sum()))
+    assert [r["distributor_id"] for r in got["top"]] == dist["distributor_id"].head(20).tolist()
+    top = dist.iloc[0]
+    assert (f'<td class="t">{top.distributor_id}</td><td>{top.customers:,}</td>'
+            f"<td>{top.orders:,}</td><td>{top.revenue:,.2f}</td>") in html  # fmt: skip
+
+
+def test_path_members_satisfaction_identity_are_the_librarys(shop):
+    d, as_of, previous, pages = shop
+    html = pages["zh"].path.read_text("utf-8")
+    sec = _embedded(html)["sections"]
+    charts = json.loads(re.search(
+        r'<script type="application/json" id="tierwise-charts">(.*?)</script>', html, re.S
+    ).group(1))  # fmt: skip
+    with Project(d, read_only=True) as p:
+        # the path's funnel, table and chart
+        funnel = p.funnel(as_of, format="arrow").to_pylist()
+        assert _rounded(sec["path"]["stages"]) == _rounded(funnel)
+        assert [r["stage"] for r in funnel] == ["fan", "customer", "member", "lifetime", "koc"]
+        assert funnel[0]["reached"] == 800 and funnel[1]["moved"] > 0
+        for r in funnel:
+            assert (
+                f'<td class="t">{r["zh"]}</td><td>{r["at_stage"]:,}</td>'
+                f"<td>{r['reached']:,}</td><td>{_pct(r['conversion_rate'])}</td>"
+            ) in html
+        bars = charts["chart-path-funnel"]["series"][1]["data"]
+        assert [b["value"] for b in bars] == [r["reached"] for r in funnel]
+        # member levels now, and changes since the previous snapshot from both profiles
+        levels = p.member_levels(as_of, format="arrow").to_pylist()
+        got = sec["members"]
+        assert [(r["level"], r["customers"]) for r in got["levels"]] == [
+            (r["level"], r["customers"]) for r in levels
+        ]
+        now = p.profiles(as_of).set_index("customer_id")["member_rank"]
+        before = p.profiles(previous).set_index("customer_id")["member_rank"]
+        assert got["members"] == int((now > 0).sum()) and got["non_members"] == int(
+            (now == 0).sum()
+        )
+        was = before.reindex(now.index).fillna(0)
+        expect = {
+            "upgrade": int(((was > 0) & (now > was)).sum()),
+            "downgrade": int(((now > 0) & (now < was)).sum()),
+            "joined": int(((was == 0) & (now > 0)).sum()),
+            "left": int(((was > 0) & (now == 0)).sum()) + int((before.index.difference(
+                now.index)).size),
+            "stayed": int(((was > 0) & (now == was)).sum()),
+        }  # fmt: skip
+        assert got["changes"] == expect and expect["upgrade"] > 0 and expect["downgrade"] > 0
+        keys = ("upgrade", "downgrade", "joined", "left", "stayed")
+        assert "".join(f"<td>{expect[k]:,}</td>" for k in keys) in html
+        # satisfaction grades and the built-in segment
+        prof = p.profiles(as_of)
+        counts = prof["satisfaction_grade"].value_counts().to_dict()
+        sat = sec["satisfaction"]
+        assert {g["grade"]: g["customers"] for g in sat["grades"] if g["customers"]} == counts
+        assert sat["ungraded"] == int(prof["satisfaction_grade"].isna().sum())
+        seg = p.segment_count("dissatisfied_valuable", as_of)
+        hand = int(
+            ((prof.satisfaction_grade == "dissatisfied") & (prof.value_tier == "high")).sum()
+        )
+        assert sat["segment_customers"] == seg.customers == hand
+        assert f'<b class="segment-count">{hand:,}</b>' in html
+        # identity
+        stats = p.resolve_identities().stats
+        assert sec["identity"] == json.loads(json.dumps(stats))
+        assert stats["merged_persons"] > 0
+        assert (
+            f'<td class="t">合并后的自然人 (多于一个账号)</td><td>{stats["merged_persons"]:,}</td>'
+            in html
+        )
+    assert "成长路径" in html and "会员等级" in html and "满意度" in html and "身份合并" in html
+
+
+def test_uplift_and_backtest_words_in_chinese(shop):
+    _d, _as_of, _previous, pages = shop
+    zh, en = (pages[k].path.read_text("utf-8") for k in ("zh", "en"))
+    rows = _embedded(zh)["sections"]["plan"]["plans"]
+    verdicts = {r["verdict"] for p in rows if p["uplift"] for r in p["uplift"]["rows"]}
+    assert verdicts
+    zh_verdict = {"helps": "有效", "harmful": "有害", "no evidence of an effect": "无明显效果",
+                  "no data": "暂无数据"}  # fmt: skip
+    for v in verdicts:
+        assert f'<td class="t">{zh_verdict[v]}</td>' in zh
+        assert f'<td class="t">{v}</td>' in en
+    assert "置信区间" in zh and " CI " not in zh.split('id="tierwise-report-data"')[0]
+    checks = [c for c in _embedded(zh)["sections"]["backtest"]["checks"]
+              if c["status"] != "no customers"]  # fmt: skip
+    assert checks
+    assert '<td class="t">复购率</td>' in zh and '<td class="t">Repurchase rate</td>' in en
+    with Project(_d, read_only=True) as p:
+        spec = p.config.schemes["lifecycle"]
+        hi, lo = (spec.display(x) for x in ("repeat", "new"))
+    assert f'<td class="t">{hi[0]} &gt; {lo[0]}</td>' in zh
+    assert f'<td class="t">{hi[1]} &gt; {lo[1]}</td>' in en
+    flags = [r["flag"] for r in _embedded(zh)["sections"]["backtest"]["labels"] if r["flag"]]
+    assert flags and all(f.split(" < ")[0] in ("repurchase", "orders", "revenue", "margin")
+                         for f in flags)  # fmt: skip
+    assert '<td class="t">复购率 &lt; ' in zh or '<td class="t">人均收入 &lt; ' in zh
+
+
 def test_report_in_english_has_the_same_figures(shop):
     _d, _as_of, _previous, pages = shop
     zh, en = (pages[k].path.read_text("utf-8") for k in ("zh", "en"))
@@ -147,7 +276,9 @@ def test_report_in_english_has_the_same_figures(shop):
     assert _rounded(_embedded(en)) == _rounded(_embedded(zh))
     for words in ("Customer tiering report", "Tiers and their value share", "Quadrant map",
                   "CLV checks", "Tag portraits per segment", "Playbook plan and uplift",
-                  "Backtest", "High-value"):  # fmt: skip
+                  "Backtest", "High-value", "Entrances: which bring customers who stay",
+                  "Campaign (UTM)", "Distributors", "Member levels", "Satisfaction",
+                  "Dissatisfied valuable customers", "Identity", "Merged persons"):  # fmt: skip
         assert words in en, words
     heads = re.findall(r"<h2>(.*?)</h2>", en)
     assert len(heads) == len(SECTIONS)
@@ -167,6 +298,40 @@ def test_empty_sections_say_why(tmp_path):
     assert "No plan yet" in html and "No backtest in this report" in html
     # the CLV section still shows the model, and says its holdout check is missing
     assert "No holdout check" in html and "ParetoNBDModel" in html
+
+
+def test_sections_without_data_say_why(tmp_path):
+    """A shop without entrance, satisfaction, member levels, a path scheme or identities."""
+    d = tmp_path / "shop"
+    shop = generate_shop(300, seed=4)
+    Project.init(d)
+    cfg = d / CONFIG_FILE
+    text = cfg.read_text("utf-8")
+    lookback = "\n  lookback_days: 365"
+    for old, new in (("entrance:\n  enabled: true", "entrance:\n  enabled: false"),
+                     ("  enabled: true" + lookback, "  enabled: false" + lookback),
+                     ("funnel:\n  scheme: path", "funnel:\n  scheme: journey")):  # fmt: skip
+        assert old in text
+        text = text.replace(old, new)
+    cfg.write_text(text, encoding="utf-8")
+    files = shop.write(d / "data", format="parquet")
+    with Project(d) as p:
+        for entity in ("customers", "orders", "events"):
+            p.import_file(entity, files[entity])
+        p.run(shop.as_of)
+    with Project(d, read_only=True) as p:
+        made = p.report(tmp_path / "r.html", lang="en", backtest=False)
+        zh = p.report(tmp_path / "z.html", lang="zh", backtest=False)
+    new = {"entrance", "path", "members", "satisfaction", "identity"}
+    assert new <= set(made.data.absent)
+    assert "journey" in made.data.absent["path"]
+    html = made.path.read_text("utf-8")
+    for name in new:
+        assert f'<p class="absent" data-absent="{name}">' in html, name
+    assert "The members step is off" in html and "No identities imported" in html
+    assert "No entrance columns in this snapshot" in html
+    assert "No satisfaction grades in this snapshot" in html
+    assert "会员等级未开启" in zh.path.read_text("utf-8")
 
 
 def test_report_command(shop, tmp_path):
@@ -226,6 +391,8 @@ def test_report_opens_offline_in_chromium(shop):
             drawn = page.evaluate("Number(document.documentElement.dataset.charts)")
             svgs = page.locator(".chart svg").count()
             scatter_points = page.locator("#chart-quadrant svg path").count()
+            funnel_bars = page.locator("#chart-path-funnel svg path").count()
+            funnel_text = page.locator("#chart-path-funnel svg text").all_text_contents()
             title = page.locator("h1").inner_text()
             axis_text = page.locator("#chart-tiers-lifecycle svg text").all_text_contents()
             body = page.locator("main").inner_text()
@@ -234,9 +401,15 @@ def test_report_opens_offline_in_chromium(shop):
     assert outside == [] and problems == []
     assert drawn == svgs == charts >= 12
     assert scatter_points > 0
+    assert funnel_bars >= 5 and "粉丝" in funnel_text and "KOC" in funnel_text
     assert title == "客户分层报告"
     assert "高价值客户" in " ".join(axis_text)
-    assert "分层与价值占比" in body and "四象限图" in body
+    assert (
+        "分层与价值占比" in body
+        and "四象限图" in body
+        and "成长路径" in body
+        and "身份合并" in body
+    )
 
 
 @pytest.mark.slow

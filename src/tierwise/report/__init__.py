@@ -1,5 +1,6 @@
 """One self-contained HTML report of a snapshot: tiers, movements, quadrant map, CLV checks,
-tag portraits, playbook plan and uplift, backtest.
+tag portraits, playbook plan and uplift, backtest, entrances and distributors, the path's
+funnel, member levels, satisfaction and identity.
 
 The page needs no network: the chart library (ECharts) is inlined, the figures are embedded
 as JSON (``<script id="tierwise-report-data">``) and its content security policy allows no

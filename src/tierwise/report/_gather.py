@@ -16,11 +16,25 @@ if TYPE_CHECKING:
 
 __all__ = ["SECTIONS", "ReportData", "gather_report"]
 
-SECTIONS = ("tiers", "moves", "quadrant", "clv", "tags", "plan", "backtest")
+SECTIONS = (
+    "tiers",
+    "moves",
+    "quadrant",
+    "clv",
+    "tags",
+    "plan",
+    "backtest",
+    "entrance",
+    "path",
+    "members",
+    "satisfaction",
+    "identity",
+)
 """The sections of a report, in order."""
 
 _MAX_POINTS = 5000
 _TOP_TAGS = 8
+_TOP_DISTRIBUTORS = 20
 
 
 def _plain(value: Any) -> Any:
@@ -237,6 +251,142 @@ def _plan(project: Project, run: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _records(frame: Any) -> list[dict[str, Any]]:
+    return _plain(frame.to_dict("records"))
+
+
+def _filled(profiles: Any, column: str) -> bool:
+    """Whether the snapshot holds ``column`` with a value (a skipped step leaves it empty)."""
+    return column in profiles.columns and bool(profiles[column].notna().any())
+
+
+def _entrance(project: Project, as_of: dt.date, profiles: Any) -> dict[str, Any] | None:
+    if not _filled(profiles, "entrance_kind"):
+        return None
+    columns = list(profiles.columns)
+    out: dict[str, Any] = {"kinds": _records(project.entrance_report("kind", as_of))}
+    quad = project.config.schemes.get("quadrant")
+    seen = {k for r in out["kinds"] for k in r["quadrant_mix"]}
+    order = [lab.id for lab in quad.labels] if quad is not None else []
+    names = {q: quad.display(q) for q in order} if quad is not None else {}
+    names["none"] = ("无象限", "No quadrant")
+    out["quadrants"] = [
+        {"label": q, "zh": names.get(q, (q, q))[0], "en": names.get(q, (q, q))[1]}
+        for q in [*order, *sorted(seen - set(order))] if q in seen
+    ]  # fmt: skip
+    if "entrance_segment" in columns:
+        names = {s.id: (s.zh, s.en) for s in project.config.entrance.segments}
+        rows = _records(project.entrance_report("segment", as_of))
+        for r in rows:
+            r["zh"], r["en"] = names.get(r["segment"], (r["segment"], r["segment"]))
+        out["segments"] = rows
+    else:
+        out["segments"] = None
+    out["distributors"] = None
+    if not project.config.distributors.enabled:
+        out["distributors_absent"] = "distributors are off (distributors.enabled: false)"
+        return out
+    try:
+        dist = project.distributors_report(as_of)
+    except TierwiseError as exc:
+        out["distributors_absent"] = str(exc)
+        return out
+    if dist.empty:
+        out["distributors_absent"] = "no order is attributed to a distributor"
+        return out
+    out["distributors"] = {
+        "count": len(dist),
+        "customers": int(dist["customers"].sum()),
+        "orders": int(dist["orders"].sum()),
+        "revenue": float(dist["revenue"].sum()),
+        "commission": float(dist["commission"].sum()),
+        "top": _records(dist.head(_TOP_DISTRIBUTORS)),
+    }
+    return out
+
+
+def _path(project: Project, as_of: dt.date) -> tuple[dict[str, Any] | None, str]:
+    from tierwise.funnel import FunnelError
+
+    try:
+        rows = project.funnel(as_of, format="arrow").to_pylist()
+    except FunnelError as exc:
+        return None, str(exc)
+    if not rows:
+        return None, "no customer on the path's stages"
+    return {"scheme": project.config.funnel.scheme, "stages": rows}, ""
+
+
+def _members(
+    project: Project, as_of: dt.date, previous: dt.date | None, customers: int
+) -> dict[str, Any]:
+    cfg = project.config.members
+    levels = project.member_levels(as_of, format="arrow").to_pylist()
+    out: dict[str, Any] = {
+        "levels": levels,
+        "members": sum(r["customers"] for r in levels),
+        "non_members": customers - sum(r["customers"] for r in levels),
+        "recorded": [r for r in project.member_moves(format="arrow").to_pylist()
+                     if r["as_of"] <= as_of],
+        "previous": previous,
+        "changes": None,
+        "cells": None,
+    }  # fmt: skip
+    if previous is None or "member_level" not in project.store.profile_columns(previous):
+        return out
+    cells = project.moves("member_level", previous, as_of, format="arrow").to_pylist()
+    changes = dict.fromkeys(("stayed", "upgrade", "downgrade", "joined", "left"), 0)
+    for c in cells:
+        a, b = cfg.rank(c["from_label"]), cfg.rank(c["to_label"])
+        key = ("stayed" if a == b else "joined" if a == 0 else "left" if b == 0
+               else "upgrade" if b > a else "downgrade")  # fmt: skip
+        if a == b == 0:
+            continue
+        changes[key] += c["customers"]
+    out["changes"], out["cells"] = changes, cells
+    return out
+
+
+def _satisfaction(project: Project, as_of: dt.date, profiles: Any) -> dict[str, Any] | None:
+    if not _filled(profiles, "satisfaction_grade"):
+        return None
+    cfg = project.config.satisfaction
+    grade = profiles["satisfaction_grade"]
+    score = profiles.get("satisfaction_score")
+    rows = []
+    for g in cfg.grades:
+        mine = grade == g.id
+        rows.append({
+            "grade": g.id, "zh": g.zh, "en": g.en, "min_score": g.min_score,
+            "customers": int(mine.sum()), "share": float(mine.mean()) if len(grade) else None,
+            "mean_score": float(score[mine].mean()) if score is not None and mine.any()
+            else None,
+        })  # fmt: skip
+    out: dict[str, Any] = {
+        "grades": rows,
+        "graded": int(grade.notna().sum()),
+        "ungraded": int(grade.isna().sum()),
+        "mean_score": float(score.mean()) if score is not None and score.notna().any() else None,
+        "segment": "dissatisfied_valuable",
+        "segment_customers": None,
+    }
+    try:
+        count = project.segment_count("dissatisfied_valuable", as_of, sample=0)
+    except TierwiseError as exc:
+        out["segment_absent"] = str(exc)
+    else:
+        out["segment_customers"] = count.customers
+        out["segment_expr"] = count.segment.expr
+    return out
+
+
+def _identity(project: Project) -> dict[str, Any] | None:
+    stats = project.resolve_identities().stats
+    if not stats.get("links"):
+        return None
+    return dict(stats)
+
+
 def _backtest_cut(
     project: Project, as_of: dt.date, previous: dt.date | None, cut: dt.date | None
 ) -> dt.date | None:
@@ -329,5 +479,26 @@ def gather_report(
     sec["plan"] = _plans(project, as_of)
     if sec["plan"] is None:
         absent["plan"] = "no plan yet"
+    say("entrances and distributors")
+    sec["entrance"] = _entrance(project, as_of, profiles)
+    if sec["entrance"] is None:
+        absent["entrance"] = "no entrance columns in the snapshot"
+    say("the path's funnel")
+    sec["path"], why = _path(project, as_of)
+    if sec["path"] is None:
+        absent["path"] = why
+    say("member levels")
+    if not project.config.members.enabled or not _filled(profiles, "member_rank"):
+        sec["members"], absent["members"] = None, "the members step is off"
+    else:
+        sec["members"] = _members(project, as_of, previous, data.customers)
+    say("satisfaction")
+    sec["satisfaction"] = _satisfaction(project, as_of, profiles)
+    if sec["satisfaction"] is None:
+        absent["satisfaction"] = "no satisfaction grades in the snapshot"
+    say("identities")
+    sec["identity"] = _identity(project)
+    if sec["identity"] is None:
+        absent["identity"] = "no identities imported"
     data.sections = _plain(sec)
     return data

@@ -8,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 from tierwise.report._gather import SECTIONS, ReportData
-from tierwise.report._words import word
+from tierwise.report._words import WORDS, word
 
 __all__ = ["render_html"]
 
@@ -18,6 +18,20 @@ _STATUS = {
     "contradicted": ("contradicted", "被推翻"),
     "no customers": ("no customers", "无客户"),
 }
+_VERDICT_ZH = {
+    "helps": "有效", "harmful": "有害", "no evidence of an effect": "无明显效果",
+    "no data": "暂无数据",
+}  # fmt: skip
+_UPLIFT_ZH = (
+    ("no treated or no control customers yet", "尚无处理组或对照组客户"),
+    (": no evidence of an effect", "：无明显效果"), (": lower", "：更低"),
+    (": higher", "：更高"), (": too few customers", "：客户太少"),
+    ("revenue/customer", "人均收入"), ("margin/customer", "人均毛利"),
+    ("conversion", "转化率"), (" pts", " 个百分点"), (" CI ", " 置信区间 "), (" to ", " 至 "),
+)  # fmt: skip
+_METRICS = ("repurchase_rate", "orders_per_customer", "revenue_per_customer", "margin_per_customer")
+_FLAG_METRIC = {"repurchase": "repurchase_rate", "orders": "orders_per_customer",
+                "revenue": "revenue_per_customer", "margin": "margin_per_customer"}  # fmt: skip
 _COLORS = ["#2f6fdf", "#e8833a", "#3aa55d", "#c9413b", "#8a5cc2", "#7f7f7f", "#19a2b4"]
 
 _CSS = """
@@ -95,6 +109,28 @@ def fmt_num(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{float(value):.{digits}g}"
 
 
+def uplift_words(text: str, lang: str) -> str:
+    """An uplift verdict's words in ``lang`` (they are English in the library)."""
+    if lang != "zh":
+        return text
+    for en, zh in _UPLIFT_ZH:
+        text = text.replace(en, zh)
+    return text
+
+
+def flag_words(text: str, lang: str) -> str:
+    """A backtest flag (``metric < label ...``) in ``lang``."""
+    if lang != "zh" or not text:
+        return text
+    parts = []
+    for part in text.split("; "):
+        metric, sep, rest = part.partition(" < ")
+        if sep and metric in _FLAG_METRIC:
+            part = word(_FLAG_METRIC[metric], lang) + sep + rest
+        parts.append(part.replace("(within noise)", "(在噪声内)"))
+    return "; ".join(parts)
+
+
 def _value(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return _e(value)
@@ -169,45 +205,48 @@ class _Page:
 
     def moves(self, s: dict[str, Any]) -> str:
         parts = [f'<p class="note">{_e(s["from"])} → {_e(s["to"])}</p>']
-        key_from, key_to = f"from_{self.lang}", f"to_{self.lang}"
         for name, scheme in s["schemes"].items():
-            cells = scheme["cells"]
-            rows_order: list[str] = []
-            cols_order: list[str] = []
-            names: dict[str, str] = {}
-            for c in cells:
-                if c["from_label"] not in rows_order:
-                    rows_order.append(c["from_label"])
-                if c["to_label"] not in cols_order:
-                    cols_order.append(c["to_label"])
-                names[c["from_label"]] = c[key_from]
-                names[c["to_label"]] = c[key_to]
-            known = rows_order + [x for x in cols_order if x not in rows_order]
-            cols_order = [x for x in known if x in cols_order]
-            grid = {(c["from_label"], c["to_label"]): c for c in cells}
-            head = [(self.w("from_to"), True)] + [(_e(names[x]), False) for x in cols_order]
-            rows = []
-            for r in rows_order:
-                line = [_e(names[r])]
-                for col in cols_order:
-                    c = grid.get((r, col))
-                    if c is None:
-                        line.append("")
-                        continue
-                    alpha = round(0.08 + 0.6 * c["share"], 3)
-                    hue = "47,111,223" if r == col else "232,131,58"
-                    line.append(
-                        f'<span class="cell" title="{fmt_share(c["share"])}" '
-                        f'style="background:rgba({hue},{alpha});padding:1px 4px">'
-                        f"{fmt_int(c['customers'])}</span>"
-                    )
-                rows.append(line)
             parts.append(
                 f'<h3 data-scheme="{_e(name)}">{self.name(scheme)} <span class="note">'
                 f"{fmt_int(scheme['moved'])} / {fmt_int(scheme['customers'])} "
-                f"{self.w('moved')}</span></h3>{self.table(head, rows, 'matrix')}"
+                f"{self.w('moved')}</span></h3>{self.matrix(scheme['cells'])}"
             )
         return "".join(parts)
+
+    def matrix(self, cells: list[dict[str, Any]]) -> str:
+        """A transition matrix (rows: before, columns: now) of `Project.moves` cells."""
+        key_from, key_to = f"from_{self.lang}", f"to_{self.lang}"
+        rows_order: list[str] = []
+        cols_order: list[str] = []
+        names: dict[str, str] = {}
+        for c in cells:
+            if c["from_label"] not in rows_order:
+                rows_order.append(c["from_label"])
+            if c["to_label"] not in cols_order:
+                cols_order.append(c["to_label"])
+            names[c["from_label"]] = c[key_from]
+            names[c["to_label"]] = c[key_to]
+        known = rows_order + [x for x in cols_order if x not in rows_order]
+        cols_order = [x for x in known if x in cols_order]
+        grid = {(c["from_label"], c["to_label"]): c for c in cells}
+        head = [(self.w("from_to"), True)] + [(_e(names[x]), False) for x in cols_order]
+        rows = []
+        for r in rows_order:
+            line = [_e(names[r])]
+            for col in cols_order:
+                c = grid.get((r, col))
+                if c is None:
+                    line.append("")
+                    continue
+                alpha = round(0.08 + 0.6 * c["share"], 3)
+                hue = "47,111,223" if r == col else "232,131,58"
+                line.append(
+                    f'<span class="cell" title="{fmt_share(c["share"])}" '
+                    f'style="background:rgba({hue},{alpha});padding:1px 4px">'
+                    f"{fmt_int(c['customers'])}</span>"
+                )
+            rows.append(line)
+        return self.table(head, rows, "matrix")
 
     def quadrant(self, s: dict[str, Any]) -> str:
         lines = []
@@ -379,7 +418,9 @@ class _Page:
         rows = [[_e(r["rule"]), _e(r["action"]), fmt_int(r["n_treated"]),
                  fmt_int(r["n_control"]), fmt_share(r["conversion_diff"]),
                  fmt_money(r["revenue_diff"]), fmt_money(r["margin_diff"]),
-                 _e(r["verdict"]), _e(r["words"])] for r in up["rows"]]  # fmt: skip
+                 _e(_VERDICT_ZH.get(r["verdict"], r["verdict"]) if self.lang == "zh"
+                    else r["verdict"]),
+                 _e(uplift_words(r["words"], self.lang))] for r in up["rows"]]  # fmt: skip
         head = [(self.w("rule"), True), (self.w("action"), True), (self.w("treated"), False),
                 (self.w("control"), False), (self.w("conversion_diff"), False),
                 (self.w("revenue_diff"), False), (self.w("margin_diff"), False),
@@ -400,7 +441,7 @@ class _Page:
         rows = [[_e(r["scheme"]), self.name(r), fmt_int(r["customers"]),
                  fmt_share(r["repurchase_rate"]), fmt_num(r["orders_per_customer"]),
                  fmt_money(r["revenue_per_customer"]), fmt_money(r["margin_per_customer"]),
-                 _e(r["flag"])] for r in s["labels"]]  # fmt: skip
+                 _e(flag_words(r["flag"], self.lang))] for r in s["labels"]]  # fmt: skip
         out += self.table(head, rows, "backtest")
         checks = [c for c in s["checks"] if c["status"] != "no customers"]
         if checks:
@@ -408,7 +449,15 @@ class _Page:
                     (self.w("difference"), False), (self.w("margin95"), False),
                     (self.w("status"), True)]  # fmt: skip
             i = 1 if self.lang == "zh" else 0
-            rows = [[_e(c["scheme"]), _e(c["metric"]), _e(f'{c["higher"]} > {c["lower"]}'),
+            names = {(r["scheme"], r["label"]): r.get(self.lang) or r["label"]
+                     for r in s["labels"]}  # fmt: skip
+
+            def claim(side: str, scheme: str) -> str:
+                return "+".join(names.get((scheme, x), x) for x in side.split("+"))
+
+            rows = [[_e(c["scheme"]), self.w(c["metric"]) if c["metric"] in _METRICS
+                     else _e(c["metric"]),
+                     _e(f"{claim(c['higher'], c['scheme'])} > {claim(c['lower'], c['scheme'])}"),
                      fmt_num(c["difference"]), fmt_num(c["margin95"]),
                      f'<span class="st-{_e(c["status"]).replace(" ", "-")}">'
                      f'{_e(_STATUS.get(c["status"], (c["status"],) * 2)[i])}</span>']
@@ -417,6 +466,213 @@ class _Page:
         if s.get("note"):
             out += f'<p class="note">{_e(s["note"])}</p>'
         return out
+
+    # -- entrances, the path, members, satisfaction, identity ----------------------------
+    def kind_name(self, kind: str) -> str:
+        key = "kind_" + kind
+        return self.w(key) if key in WORDS else _e(kind)
+
+    def mix_cells(self, mix: dict[str, Any], quads: list[dict[str, Any]]) -> list[str]:
+        return [fmt_share(mix.get(q["label"], 0.0)) for q in quads]
+
+    def entrance_table(self, rows: list[dict[str, Any]], key: str, quads: list[dict[str, Any]],
+                       names: list[str]) -> str:  # fmt: skip
+        head = [(self.w("entrance_" + key), True), (self.w("n_customers"), False),
+                (self.w("buyers"), False), (self.w("conversion_rate"), False),
+                (self.w("repeat_rate"), False), (self.w("mean_clv"), False),
+                (self.w("revenue"), False)]  # fmt: skip
+        head += [(self.name(q), False) for q in quads]
+        body = [[n, fmt_int(r["customers"]), fmt_int(r["buyers"]),
+                 fmt_share(r["conversion_rate"]), fmt_share(r["repeat_rate"]),
+                 fmt_money(r["mean_clv"]), fmt_money(r["revenue"]),
+                 *self.mix_cells(r["quadrant_mix"], quads)]
+                for r, n in zip(rows, names, strict=True)]  # fmt: skip
+        return self.table(head, body, f"entrance-{key}")
+
+    def entrance(self, s: dict[str, Any]) -> str:
+        quads = s["quadrants"]
+        kinds = s["kinds"]
+        names = [self.kind_name(r["kind"]) for r in kinds]
+        out = f"<h3>{self.w('by_kind')}</h3>"
+        out += self.entrance_table(kinds, "kind", quads, names)
+        option = {
+            "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
+            "grid": {"left": 8, "right": 16, "top": 30, "bottom": 8, "containLabel": True},
+            "xAxis": {"type": "value", "max": 100, "axisLabel": {"formatter": "{value}%"}},
+            "yAxis": {"type": "category", "inverse": True,
+                      "data": [html.unescape(n) for n in names]},
+            "series": [{"name": q.get(self.lang) or q["label"], "type": "bar", "stack": "mix",
+                        "data": [round(100 * r["quadrant_mix"].get(q["label"], 0.0), 2)
+                                 for r in kinds]} for q in quads],
+        }  # fmt: skip
+        mix_title = f"<h3>{self.w('quadrant_mix')}</h3>"
+        out += mix_title + self.chart("chart-entrance-mix", option)
+        if s.get("segments"):
+            segs = s["segments"]
+            out += f"<h3>{self.w('by_segment')}</h3>"
+            out += self.entrance_table(segs, "segment", quads,
+                                       [self.name(r) for r in segs])  # fmt: skip
+        out += f"<h3>{self.w('distributors')}</h3>"
+        dist = s.get("distributors")
+        if not dist:
+            return out + (
+                f'<p class="absent" data-absent="distributors">'
+                f"{self.w('no_distributors')}. {_e(s.get('distributors_absent'))}</p>"
+            )
+        out += (f'<p class="note">{fmt_int(dist["count"])} {self.w("distributors_n")} · '
+                f'{fmt_int(dist["customers"])} {self.w("brought")} · {fmt_int(dist["orders"])} '
+                f'{self.w("orders")} · {self.w("revenue")} {fmt_money(dist["revenue"])} · '
+                f'{self.w("commission")} {fmt_money(dist["commission"])}</p>')  # fmt: skip
+        head = [(self.w("distributor"), True), (self.w("brought_customers"), False),
+                (self.w("orders"), False), (self.w("revenue"), False),
+                (self.w("first_orders"), False), (self.w("repurchase_rate"), False),
+                (self.w("commission"), False), (self.w("influence"), False)]  # fmt: skip
+        rows = [[_e(r["distributor_id"]), fmt_int(r["customers"]), fmt_int(r["orders"]),
+                 fmt_money(r["revenue"]), fmt_int(r["first_orders"]),
+                 fmt_share(r["repurchase_rate"]), fmt_money(r["commission"]),
+                 fmt_num(r["influence_score"])] for r in dist["top"]]  # fmt: skip
+        if len(dist["top"]) < dist["count"]:
+            out += f'<p class="note">{self.w("top_revenue")} {len(dist["top"])}</p>'
+        return out + self.table(head, rows, "distributors")
+
+    def path(self, s: dict[str, Any]) -> str:
+        stages = s["stages"]
+        names = [st.get(self.lang) or st["stage"] for st in stages]
+        top = max(st["reached"] for st in stages) or 1
+        option = {
+            "tooltip": {"trigger": "item"},
+            "grid": {"left": 8, "right": 8, "top": 8, "bottom": 8, "containLabel": True},
+            "xAxis": {"type": "value", "show": False, "max": top},
+            "yAxis": {"type": "category", "inverse": True, "data": names,
+                      "axisLine": {"show": False}, "axisTick": {"show": False}},
+            "series": [
+                {"type": "bar", "stack": "funnel", "silent": True,
+                 "itemStyle": {"color": "transparent"}, "tooltip": {"show": False},
+                 "data": [round((top - st["reached"]) / 2, 2) for st in stages]},
+                {"name": word("reached", self.lang), "type": "bar", "stack": "funnel",
+                 "barCategoryGap": "8%",
+                 "label": {"show": True, "position": "inside", "color": "#fff",
+                           "formatter": "{c}"},
+                 "data": [{"value": st["reached"],
+                           "itemStyle": {"color": _COLORS[i % len(_COLORS)]}}
+                          for i, st in enumerate(stages)]},
+            ],
+        }  # fmt: skip
+        head = [(self.w("stage"), True), (self.w("at_stage"), False),
+                (self.w("reached"), False), (self.w("conversion"), False),
+                (self.w("first_stage_share"), False), (self.w("seen_moving"), False),
+                (self.w("median_days"), False)]  # fmt: skip
+        rows = [[_e(n), fmt_int(st["at_stage"]), fmt_int(st["reached"]),
+                 fmt_share(st["conversion_rate"]), fmt_share(st["first_stage_share"]),
+                 fmt_int(st["moved"]), fmt_num(st["median_days"])]
+                for n, st in zip(names, stages, strict=True)]  # fmt: skip
+        return (f'<div class="grid"><div>{self.chart("chart-path-funnel", option)}</div>'
+                f"<div>{self.table(head, rows, 'funnel')}"
+                f'<p class="note">{self.w("path_note")}</p></div></div>')  # fmt: skip
+
+    def members(self, s: dict[str, Any]) -> str:
+        levels = s["levels"]
+        total = s["members"] + s["non_members"]
+        head = [(self.w("level"), True), (self.w("threshold"), False), (self.w("keep"), False),
+                (self.w("n_customers"), False), (self.w("customer_share"), False),
+                (self.w("benefits"), True)]  # fmt: skip
+        rows = [[self.name(lv) + f' <span class="note">{_e(lv["level"])}</span>',
+                 fmt_money(lv["threshold"]), fmt_money(lv["keep"]), fmt_int(lv["customers"]),
+                 fmt_share(lv["customers"] / total if total else None), _e(lv["benefits"])]
+                for lv in levels]  # fmt: skip
+        rows.append(
+            [
+                self.w("non_members"),
+                "",
+                "",
+                fmt_int(s["non_members"]),
+                fmt_share(s["non_members"] / total if total else None),
+                "",
+            ]
+        )
+        option = {
+            "tooltip": {"trigger": "axis"},
+            "grid": {"left": 8, "right": 16, "top": 16, "bottom": 8, "containLabel": True},
+            "xAxis": {"type": "category", "data": [lv.get(self.lang) or lv["level"]
+                                                   for lv in levels]},
+            "yAxis": {"type": "value"},
+            "series": [{"name": word("n_customers", self.lang), "type": "bar",
+                        "data": [lv["customers"] for lv in levels]}],
+        }  # fmt: skip
+        out = self.table(head, rows, "levels") + self.chart("chart-member-levels", option)
+        out += f"<h3>{self.w('level_changes')}</h3>"
+        ch = s.get("changes")
+        if ch is None:
+            why = "absent_moves" if s["previous"] is None else "no_previous_levels"
+            out += f'<p class="absent">{self.w(why)}</p>'
+        else:
+            out += f'<p class="note">{_e(s["previous"])} → {_e(self.d["as_of"])}</p>'
+            keys = ("upgrade", "downgrade", "joined", "left", "stayed")
+            out += self.table([(self.w("move_" + k), False) for k in keys],
+                              [[fmt_int(ch[k]) for k in keys]], "level-changes")  # fmt: skip
+            out += self.matrix(s["cells"])
+        if s["recorded"]:
+            keys = ("new", "upgrade", "downgrade")
+            out += f"<h3>{self.w('recorded_moves')}</h3>" + self.table(
+                [(self.w("snapshot"), True), *[(self.w("move_" + k), False) for k in keys]],
+                [[_e(r["as_of"]), *[fmt_int(r[k]) for k in keys]] for r in s["recorded"]],
+                "recorded-moves",
+            )
+        return out
+
+    def satisfaction(self, s: dict[str, Any]) -> str:
+        grades = s["grades"]
+        total = s["graded"] + s["ungraded"]
+        head = [(self.w("grade"), True), (self.w("min_score"), False),
+                (self.w("n_customers"), False), (self.w("customer_share"), False),
+                (self.w("mean_score"), False)]  # fmt: skip
+        rows = [[self.name(g), fmt_num(g["min_score"]), fmt_int(g["customers"]),
+                 fmt_share(g["share"]), fmt_num(g["mean_score"])] for g in grades]  # fmt: skip
+        rows.append(
+            [
+                self.w("ungraded"),
+                "",
+                fmt_int(s["ungraded"]),
+                fmt_share(s["ungraded"] / total if total else None),
+                "",
+            ]
+        )
+        option = {
+            "tooltip": {"trigger": "item"}, "legend": {"top": 0},
+            "series": [{"type": "pie", "radius": ["35%", "65%"], "top": 24,
+                        "data": [{"name": g.get(self.lang) or g["grade"],
+                                  "value": g["customers"]} for g in grades]
+                        + [{"name": word("ungraded", self.lang), "value": s["ungraded"],
+                            "itemStyle": {"color": "#c8ccd4"}}]}],
+        }  # fmt: skip
+        out = (f'<div class="grid"><div>{self.table(head, rows, "grades")}'
+               f'<p class="note">{self.w("mean_score")} {fmt_num(s["mean_score"])}</p></div>'
+               f'<div>{self.chart("chart-satisfaction", option)}</div></div>')  # fmt: skip
+        out += f'<h3 data-segment="{_e(s["segment"])}">{self.w("dissatisfied_valuable")}</h3>'
+        if s.get("segment_customers") is None:
+            return out + f'<p class="absent">{_e(s.get("segment_absent"))}</p>'
+        return out + (
+            f'<p><b class="segment-count">{fmt_int(s["segment_customers"])}</b> '
+            f'{self.w("customers")} <span class="note">{_e(s["segment"])}: '
+            f"{_e(s.get('segment_expr'))}</span></p>"
+        )
+
+    def identity(self, s: dict[str, Any]) -> str:
+        keys = ("links", "accounts", "identifiers", "persons", "merged_persons",
+                "accounts_in_merged_persons", "largest_person", "guarded_identifiers",
+                "accounts_left_apart")  # fmt: skip
+        rows = [[self.w("id_" + k), fmt_int(s.get(k))] for k in keys]
+        out = self.table([(self.w("metric"), True), (self.w("count"), False)], rows, "identity")
+        types = s.get("identifier_types") or {}
+        if types:
+            out += f"<h3>{self.w('identifier_types')}</h3>" + self.table(
+                [(self.w("id_type"), True), (self.w("identifiers"), False)],
+                [[_e(k), fmt_int(v)] for k, v in types.items()],
+            )
+        merge = ", ".join(s.get("merge_types") or [])
+        return f'<div class="grid"><div>{out}</div></div><p class="note">' + (
+            f"{self.w('merge_types')}: {_e(merge)}</p>"
+        )
 
     # -- page ----------------------------------------------------------------------------
     def render(self) -> str:
