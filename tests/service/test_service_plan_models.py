@@ -9,7 +9,6 @@ import shutil
 import pytest
 from service_testkit import Api
 
-
 ROUTES = ["/v1/plan/runs", "/v1/plan/summary", "/v1/uplift", "/v1/models/clv",
           "/v1/models/backtest"]  # fmt: skip
 
@@ -67,7 +66,8 @@ def test_uplift_is_the_librarys(api):
     u = api.get("/v1/uplift?playbook=demo&since=2025-12-31").json()
     lib = api.project.uplift("demo", since=dt.date(2025, 12, 31))
     assert [(r["rule"], r["n_treated"], r["n_control"], r["verdict"]) for r in u["rows"]] == [
-        (r["rule"], r["n_treated"], r["n_control"], r["verdict"]) for r in lib.rows]
+        (r["rule"], r["n_treated"], r["n_control"], r["verdict"]) for r in lib.rows
+    ]
     assert u["sent"] == sum(r["n_treated"] for r in lib.rows) > 0
     assert u["level"] == 0.95 and u["window_days"] == 30
     assert api.get("/v1/uplift?playbook=demo").json()["since"] == "2025-12-31"
@@ -111,7 +111,8 @@ def test_backtest_runs_in_the_background_once_at_a_time(api):
     assert res["customers"] == lib["customers"]
     assert res["calibration"]["actual_purchases"] == lib["calibration"]["actual_purchases"]
     assert [(r["scheme"], r["label"], r["customers"]) for r in res["labels"]] == [
-        (r["scheme"], r["label"], r["customers"]) for r in lib["labels"]]
+        (r["scheme"], r["label"], r["customers"]) for r in lib["labels"]
+    ]
     assert all(r["zh"] and r["en"] for r in res["labels"])
 
 

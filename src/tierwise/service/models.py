@@ -133,8 +133,10 @@ class BacktestRequest(BaseModel):
     until: dt.date | None = None
 
 
-@models_router.post("/v1/models/backtest", tags=["models"], status_code=202,
-                    responses={**_ERRORS, 409: {"description": "A backtest is running."}})  # fmt: skip
+_BUSY = {**_ERRORS, 409: {"description": "A backtest is running."}}
+
+
+@models_router.post("/v1/models/backtest", tags=["models"], status_code=202, responses=_BUSY)
 def start_backtest(
     request: Request, _key: Reader, body: BacktestRequest | None = None
 ) -> dict[str, Any]:

@@ -107,10 +107,8 @@ def plan_runs(request: Request, _key: Reader) -> dict[str, Any]:
 def plan_summary_route(
     request: Request,
     _key: Reader,
-    as_of: Annotated[dt.date | None, Query(description="The plan's day (default: newest).")]
-    = None,
-    playbook: Annotated[str | None, Query(description="Default: `default`, else any.")]
-    = None,
+    as_of: Annotated[dt.date | None, Query(description="Default: the newest.")] = None,
+    playbook: Annotated[str | None, Query(description="Default: `default`, else any.")] = None,
 ) -> dict[str, Any]:
     """A stored plan per rule and channel: planned, suppressed (with reasons), control, cost."""
     svc = _service(request)
@@ -119,15 +117,15 @@ def plan_summary_route(
         return plan_summary(svc.project, run)
 
 
+_SINCE = "Plans made on or after this day (default: the newest plan of the playbook)."
+
+
 @plans_router.get("/v1/uplift", tags=["segments"], responses=_ERRORS)
 def uplift(
     request: Request,
     _key: Reader,
     playbook: str = "default",
-    since: Annotated[
-        dt.date | None, Query(description="Plans made on or after this day (default: the "
-                                          "newest plan of the playbook).")  # fmt: skip
-    ] = None,
+    since: Annotated[dt.date | None, Query(description=_SINCE)] = None,
     window_days: Annotated[int, Query(ge=1, le=366)] = 30,
     level: Annotated[float, Query(gt=0, lt=1)] = 0.95,
 ) -> dict[str, Any]:
