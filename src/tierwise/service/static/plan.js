@@ -9,7 +9,7 @@ Object.assign(I18N.en, {
   pl_actions: "Actions per rule", pl_uplift: "Uplift: treated vs control",
   pl_treated_n: "Treated", pl_control_n: "Control", pl_rate_t: "Conversion (treated)",
   pl_rate_c: "Conversion (control)", pl_diff: "Difference", pl_ci: "{p} interval",
-  pl_verdict: "Verdict", pl_words: "In words", pl_no_sends: "No sends recorded for this plan yet: import the send log (tierwise sends import) to measure uplift.",
+  pl_verdict: "Verdict", pl_no_sends: "No sends recorded for this plan yet: import the send log (tierwise sends import) to measure uplift.",
   pl_window: "Plans of {pb} since {since}; conversion within {w} days of the send.",
   pl_send_at: "Goes out {t}", pts: "pts",
   exclusion: "exclusion", cap: "cap", outranked: "outranked", opt_out: "opted out",
@@ -25,7 +25,7 @@ Object.assign(I18N.zh, {
   pl_actions: "各规则的动作", pl_uplift: "增量效果：触达组 vs 对照组",
   pl_treated_n: "触达组", pl_control_n: "对照组", pl_rate_t: "转化率（触达）",
   pl_rate_c: "转化率（对照）", pl_diff: "差值", pl_ci: "{p} 置信区间",
-  pl_verdict: "结论", pl_words: "说明", pl_no_sends: "此计划还没有发送记录：导入发送日志（tierwise sends import）后即可衡量增量。",
+  pl_verdict: "结论", pl_no_sends: "此计划还没有发送记录：导入发送日志（tierwise sends import）后即可衡量增量。",
   pl_window: "{pb} 自 {since} 起的计划；发送后 {w} 天内的转化。",
   pl_send_at: "发送时间 {t}", pts: "个百分点",
   exclusion: "排除规则", cap: "频次上限", outranked: "被更高优先级取代", opt_out: "已退订",
@@ -159,7 +159,7 @@ function renderPlan(force = false) {
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
     legend: { data: [t("pl_planned"), t("pl_suppressed"), t("pl_control")], top: 0 },
     grid: { left: 8, right: 8, top: 30, bottom: 4, containLabel: true },
-    xAxis: { type: "category", data: names, axisLabel: { interval: 0, rotate: 35, fontSize: 11 } },
+    xAxis: { type: "category", data: names, axisLabel: { interval: 0, rotate: innerWidth < 760 ? 60 : 35, fontSize: 11 } },
     yAxis: { type: "value", minInterval: 1 },
     series: [["pl_planned", "planned", "#2f6fde"], ["pl_suppressed", "suppressed", "#b9c0cc"],
       ["pl_control", "control", "#e8a33d"]].map(([k, f, color]) => ({
@@ -183,7 +183,7 @@ function renderUplift() {
   const th = (k, num) => el("th", { class: num ? "num" : "" }, t(k).replace("{p}", lvl));
   table.append(
     el("thead", {}, el("tr", {}, th("pl_rule"), th("pl_action"), th("pl_treated_n", 1), th("pl_control_n", 1),
-      th("pl_rate_t", 1), th("pl_rate_c", 1), th("pl_diff", 1), th("pl_ci", 1), th("pl_verdict"), th("pl_words"))),
+      th("pl_rate_t", 1), th("pl_rate_c", 1), th("pl_diff", 1), th("pl_ci", 1), th("pl_verdict"))),
     el("tbody", {}, ...u.rows.map((r) => el("tr", { "data-rule": r.rule, "data-verdict": r.verdict },
       el("td", {}, r.rule, el("div", { class: "note" }, r.segment)), el("td", {}, r.action),
       el("td", { class: "num n-treated" }, fmtInt(r.n_treated)),
@@ -192,8 +192,9 @@ function renderUplift() {
       el("td", { class: "num rate-control" }, fmtPct(r.conversion_control)),
       el("td", { class: "num diff" }, fmtPts(r.conversion_diff)),
       el("td", { class: "num ci" }, fmtCi(r.conversion_low, r.conversion_high)),
-      el("td", { class: "verdict " + r.verdict.replace(/ /g, "-") }, t(r.verdict)),
-      el("td", { class: "words" }, zh ? upliftWordsZh(r, u.level) : r.words)))));
+      el("td", { class: "judgement" },
+        el("strong", { class: "verdict " + r.verdict.replace(/ /g, "-") }, t(r.verdict)),
+        el("div", { class: "words" }, zh ? upliftWordsZh(r, u.level) : r.words))))));
 }
 
 PAGES.plan = loadPlan;
