@@ -131,7 +131,7 @@ async function startBacktest() {
     const res = await fetch("/v1/models/backtest", {
       method: "POST",
       headers: { Authorization: "Bearer " + state.key, "Content-Type": "application/json" },
-      body: JSON.stringify(cut ? { cut } : {}),
+      body: JSON.stringify(Object.assign({ until: $("#mo-as-of").value }, cut ? { cut } : {})),
     });
     const body = await res.json().catch(() => ({}));
     if (!res.ok && res.status !== 409) throw new Error(body.detail || res.statusText);
