@@ -66,7 +66,7 @@ def served(planned_project_dir, tmp_path_factory):
     proc.wait(30)
 
 
-def _login(page, base, key, lang="en-US"):
+def _login(page, base, key):
     page.goto(base + "/")
     page.fill("#key", key)
     page.click("#login-form button")
@@ -97,7 +97,8 @@ def test_plan_page_shows_the_plan_and_uplift(served, tmp_path):
         expect(page.locator("#pl-cost")).to_have_text(f"{summary['cost']:,.0f}")
         assert page.locator("#pl-rules tbody tr").count() == len(summary["rules"])
         for r in summary["rules"]:
-            row = page.locator(f'#pl-rules tr[data-rule="{r["rule"]}"][data-channel="{r["channel"]}"]')
+            sel = f'tr[data-rule="{r["rule"]}"][data-channel="{r["channel"]}"]'
+            row = page.locator("#pl-rules " + sel)
             expect(row.locator(".planned")).to_have_text(f"{r['planned']:,}")
             expect(row.locator(".suppressed")).to_have_text(f"{r['suppressed']:,}")
             expect(row.locator(".control")).to_have_text(f"{r['control']:,}")
