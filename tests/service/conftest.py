@@ -39,3 +39,23 @@ def api(project_dir):
     a = Api(project_dir)
     yield a
     a.close()
+
+
+@pytest.fixture(scope="session")
+def planned_project_dir(demo_project_dir, tmp_path_factory) -> Path:
+    """A copy of the demo shop with a stored default plan and the demo playbook's plan, its
+    sends and the orders that followed imported (for the plan, uplift and model pages)."""
+    from tierwise.demo_campaigns import write_demo_campaign
+    from tierwise.project import Project
+
+    d = tmp_path_factory.mktemp("planned") / "shop"
+    d.mkdir()
+    for name in ("tierwise.yaml", "tierwise.duckdb"):
+        shutil.copy(demo_project_dir / name, d / name)
+    with Project(d) as p:
+        p.plan()
+    made = write_demo_campaign(d, seed=0)
+    with Project(d) as p:
+        p.import_sends(made["sends"])
+        p.import_file("orders", made["orders"])
+    return d

@@ -213,17 +213,21 @@ def create_app(
         An already open project to serve.
     """
     from tierwise.service.flows import FlowDelivery, flows_router
+    from tierwise.service.models import Backtests, models_router
+    from tierwise.service.plans import plans_router
     from tierwise.service.routes import router
 
     settings = settings or ServiceSettings()
     service = Service(settings, project)
     delivery = FlowDelivery(service)
+    backtests = Backtests(service.project)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         delivery.start()
         yield
         delivery.stop()
+        backtests.wait()
         service.close()
 
     app = FastAPI(
@@ -240,6 +244,9 @@ def create_app(
     app.include_router(router)
     app.include_router(flows_router)
     app.state.flow_delivery = delivery
+    app.include_router(plans_router)
+    app.include_router(models_router)
+    app.state.backtests = backtests
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StoreError, _store_error)
     app.add_exception_handler(TierwiseError, _tierwise_error)
