@@ -129,11 +129,13 @@ def test_path_page_shows_the_funnel_and_entrances(served, tmp_path):
 
         page.click("#lang")
         expect(page.locator('#nav a[data-page="path"]')).to_have_text("路径")
-        expect(page.locator('#pa-funnel tr[data-stage="customer"] .stage').first).to_have_text("顾客")
+        stage = page.locator('#pa-funnel tr[data-stage="customer"] .stage').first
+        expect(stage).to_have_text("顾客")
         expect(page.locator("#pa-funnel th").nth(2)).to_have_text("到达客户数")
-        expect(page.locator('#pa-entrance tr[data-entrance="qr_code"] td').first).to_have_text("二维码")
+        qr = page.locator('#pa-entrance tr[data-entrance="qr_code"] td').first
+        expect(qr).to_have_text("二维码")
         page.click("#lang")
-        expect(page.locator('#pa-entrance tr[data-entrance="qr_code"] td').first).to_have_text("QR code")
+        expect(qr).to_have_text("QR code")
         page.click("#lang")
         _check_funnel_rows(page, by_kind["stages"])
         page.screenshot(path=tmp_path / "path-zh.png", full_page=True)
