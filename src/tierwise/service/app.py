@@ -58,6 +58,8 @@ class Service:
         self.profiles = SnapshotCache(store, settings.cache_customers)
         self._dates: list[dt.date] | None = None
         self.runs = Runs(self.project, on_done=self.forget_snapshots)
+        self.backtests: Any = None
+        """The background backtests (`tierwise.service.models.Backtests`), set by the app."""
         self._keys: dict[str, ApiKey] = {}
 
     def verify(self, text: str) -> ApiKey | None:
@@ -112,8 +114,11 @@ class Service:
                 "profile": profile, "labels": labels}  # fmt: skip
 
     def close(self) -> None:
-        """Wait for a running run and close the store (when the service opened it)."""
+        """Wait for a running run and backtest and close the store (when the service opened
+        it)."""
         self.runs.wait()
+        if self.backtests is not None:
+            self.backtests.wait()
         if self._owns_project:
             self.project.close()
 
@@ -221,13 +226,13 @@ def create_app(
     service = Service(settings, project)
     delivery = FlowDelivery(service)
     backtests = Backtests(service.project)
+    service.backtests = backtests
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         delivery.start()
         yield
         delivery.stop()
-        backtests.wait()
         service.close()
 
     app = FastAPI(
