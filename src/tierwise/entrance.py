@@ -134,15 +134,14 @@ def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConf
     return pd.concat(frames, ignore_index=True)
 
 
-def _evidence(row: pd.Series, prefix: str) -> dict[str, Any]:
-    at = row[f"{prefix}at"]
-    return {
-        "channel": row[f"{prefix}channel"],
-        "value": row[f"{prefix}value"],
-        "source": row[f"{prefix}source"],
-        "row": str(row[f"{prefix}row"]),
-        "at": None if pd.isna(at) else pd.Timestamp(at).isoformat(),
-    }
+def _evidence_of(frame: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:
+    """The evidence of one touch per row of ``frame`` (columns ``<prefix>channel`` etc.)."""
+    cols = [frame[f"{prefix}{c}"].tolist() for c in ("channel", "value", "source", "row")]
+    ats = [None if pd.isna(a) else pd.Timestamp(a).isoformat() for a in frame[f"{prefix}at"]]
+    return [
+        {"channel": c, "value": v, "source": s, "row": str(r), "at": a}
+        for c, v, s, r, a in zip(*cols, ats, strict=True)
+    ]
 
 
 def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
@@ -180,11 +179,11 @@ def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
         "latest_channel_at": pd.to_datetime(both.last_at).values,
         "touches": both.touches.values,
     })  # fmt: skip
+    firsts, lasts = _evidence_of(both, "first_"), _evidence_of(both, "last_")
     out["evidence"] = [
-        {"first": _evidence(r, "first_"), "latest": _evidence(r, "last_"),
-         "touches": int(r.touches)}
-        for _, r in both.iterrows()
-    ]  # fmt: skip
+        {"first": f, "latest": la, "touches": int(n)}
+        for f, la, n in zip(firsts, lasts, both.touches.tolist(), strict=True)
+    ]
     return out.reset_index(drop=True)
 
 
