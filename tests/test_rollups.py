@@ -258,3 +258,23 @@ def test_clv_inputs_from_the_rollup_equal_raw(seed, demo_shop):
                 rolled[col].to_numpy(zero_copy_only=False).astype(float),
                 rtol=1e-12, atol=1e-9, equal_nan=True, err_msg=col,
             )  # fmt: skip
+
+
+def test_imports_that_only_add_rows_extend_the_sends_rollup_like_a_rebuild():
+    store = Store(":memory:")
+    first = random_shop(6, days=40)
+    _import_shop(store, first)
+    refresh_rollups(store, CONFIG.features)
+    # a later day, and late rows inside earlier days: new sends, answers before old answers
+    for seed, first_day, days in ((7, 40, 41), (8, 10, 41), (9, 0, 30)):
+        more = random_shop(seed, n=40, days=days, first_day=first_day)
+        _import_shop(store, {"customers": [], "orders": more["orders"][:40],
+                             "events": more["events"][:200]})  # fmt: skip
+        stats = refresh_rollups(store, CONFIG.features)
+        assert stats["mode"] == "updated" and stats["sends_customers"] > 0
+        incremental = rollup_contents(store)
+        assert any(r[3] is not None for r in incremental["sends"])
+        store.con.execute("DELETE FROM tierwise_meta WHERE key = 'rollups'")
+        assert refresh_rollups(store, CONFIG.features)["mode"] == "built"
+        assert rollup_contents(store) == incremental
+        assert_same_features(store, (START + dt.timedelta(days=40)).date())

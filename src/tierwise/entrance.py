@@ -16,6 +16,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from tierwise.config import EntranceConfig, EntranceSource
@@ -134,15 +135,29 @@ def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConf
     return pd.concat(frames, ignore_index=True)
 
 
-def _evidence(row: pd.Series, prefix: str) -> dict[str, Any]:
-    at = row[f"{prefix}at"]
-    return {
-        "channel": row[f"{prefix}channel"],
-        "value": row[f"{prefix}value"],
-        "source": row[f"{prefix}source"],
-        "row": str(row[f"{prefix}row"]),
-        "at": None if pd.isna(at) else pd.Timestamp(at).isoformat(),
-    }
+def _iso_times(values: pd.Series) -> list[str | None]:
+    """``pd.Timestamp.isoformat()`` of each value, ``None`` where missing."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        ns = values.to_numpy("datetime64[ns]")
+        na = np.isnat(ns)
+        ticks = ns.view("int64")[~na]
+        if not ((ticks < 0).any() or (ticks % 1000).any()):
+            whole = np.datetime_as_string(ns.astype("datetime64[s]"), unit="s")
+            micro = np.datetime_as_string(ns.astype("datetime64[us]"), unit="us")
+            out = np.where(ns.view("int64") % 1_000_000_000 == 0, whole, micro).astype(object)
+            out[na] = None
+            return out.tolist()
+    return [None if pd.isna(a) else pd.Timestamp(a).isoformat() for a in values]
+
+
+def _evidence_of(frame: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:
+    """The evidence of one touch per row of ``frame`` (columns ``<prefix>channel`` etc.)."""
+    cols = [frame[f"{prefix}{c}"].tolist() for c in ("channel", "value", "source", "row")]
+    ats = _iso_times(frame[f"{prefix}at"])
+    return [
+        {"channel": c, "value": v, "source": s, "row": str(r), "at": a}
+        for c, v, s, r, a in zip(*cols, ats, strict=True)
+    ]
 
 
 def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
@@ -180,12 +195,28 @@ def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
         "latest_channel_at": pd.to_datetime(both.last_at).values,
         "touches": both.touches.values,
     })  # fmt: skip
+    firsts, lasts = _evidence_of(both, "first_"), _evidence_of(both, "last_")
     out["evidence"] = [
-        {"first": _evidence(r, "first_"), "latest": _evidence(r, "last_"),
-         "touches": int(r.touches)}
-        for _, r in both.iterrows()
-    ]  # fmt: skip
+        {"first": f, "latest": la, "touches": int(n)}
+        for f, la, n in zip(firsts, lasts, both.touches.tolist(), strict=True)
+    ]
     return out.reset_index(drop=True)
+
+
+def _answers_of(raw: str, keys: Sequence[str]) -> tuple[str | None, ...] | None:
+    """The answers ``keys`` of one sign-up form, ``None`` when it is not a JSON object."""
+    try:
+        form = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(form, dict):
+        return None
+    answers = []
+    for k in keys:
+        v = form.get(k)
+        text = None if v is None or isinstance(v, dict | list) else str(v).strip()
+        answers.append(text or None)
+    return tuple(answers)
 
 
 def signup_answers(customers: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -203,21 +234,20 @@ def signup_answers(customers: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.Dat
     cols = {f"signup_{k}": [] for k in keys}
     ids: list[str] = []
     bad: list[str] = []
+    read: dict[str, tuple[str | None, ...] | None] = {}  # each distinct form read once
+    no_answers = (None,) * len(keys)
     for cid, raw in zip(customers.customer_id, customers.attributes, strict=True):
-        form: Any = {}
+        answers: tuple[str | None, ...] | None = no_answers
         if isinstance(raw, str) and raw.strip():
-            try:
-                form = json.loads(raw)
-            except ValueError:
-                form = None
-            if not isinstance(form, dict):
+            if raw not in read:
+                read[raw] = _answers_of(raw, keys)
+            answers = read[raw]
+            if answers is None:
                 bad.append(str(cid))
-                form = {}
+                answers = no_answers
         ids.append(cid)
-        for k in keys:
-            v = form.get(k)
-            text = None if v is None or isinstance(v, dict | list) else str(v).strip()
-            cols[f"signup_{k}"].append(text or None)
+        for k, text in zip(keys, answers, strict=True):
+            cols[f"signup_{k}"].append(text)
     notes = []
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")

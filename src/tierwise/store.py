@@ -520,6 +520,7 @@ class Store:
             )  # fmt: skip
             decay = _decay_sql(spec["half_life_days"])
             touched: list[str] = []
+            updated_entities: dict[str, bool] = {}
             for entity, agg in (("orders", _ORDERS_ROLLUP), ("events", _EVENTS_ROLLUP)):
                 agg = agg.replace("{decay}", decay)
                 table = f"rollup_{entity}"
@@ -531,6 +532,7 @@ class Store:
                 if not ids:
                     continue
                 updated = any(n > 0 for _, ent, n, _ in new if ent == entity)
+                updated_entities[entity] = updated
                 days, custs = self._stale_rollup_rows(entity, ids, updated)
                 stats["customer_days"] += days
                 stats["customers"] += custs
@@ -540,6 +542,10 @@ class Store:
                     touched.append(entity)
             if rebuild_sends:
                 con.execute(f"CREATE OR REPLACE TABLE rollup_sends AS {_sends_sql(*send_spec)}")
+            elif touched and not any(updated_entities.values()):
+                stats["sends_customers"] = self._extend_rollup_sends(
+                    [i for i, _, _, _ in new], *send_spec
+                )
             elif touched:
                 parts = " UNION ".join(
                     f"SELECT customer_id FROM _tw_days_{e} UNION SELECT customer_id FROM "
@@ -600,6 +606,55 @@ class Store:
         days = self.one(f"SELECT count(*) FROM _tw_days_{entity}")[0]
         custs = self.one(f"SELECT count(*) FROM _tw_custs_{entity}")[0]
         return days, custs
+
+    def _extend_rollup_sends(
+        self, import_ids: list[str], send_types: list[str], response_types: list[str]
+    ) -> int:
+        """Follow imports that only added rows in ``rollup_sends``: a new response answers
+        the sends before it that had no earlier answer, a new send gets its first response;
+        how many customers that touched."""
+        con = self.con
+        answers = f"event_type IN {_in_list(response_types)}" if response_types else "false"
+        sends = f"event_type IN {_in_list(send_types)}" if send_types else "false"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _tw_new_answers AS
+            SELECT customer_id, occurred_at AS at FROM events
+            WHERE _import_id IN (SELECT unnest(?::VARCHAR[])) AND {answers}
+              AND occurred_at IS NOT NULL
+            UNION ALL
+            SELECT customer_id, paid_at FROM orders
+            WHERE _import_id IN (SELECT unnest(?::VARCHAR[])) AND status = 'paid'
+              AND paid_at IS NOT NULL""",
+            [import_ids, import_ids],
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _tw_new_sends AS
+            SELECT customer_id FROM events
+            WHERE _import_id IN (SELECT unnest(?::VARCHAR[])) AND {sends}""",
+            [import_ids],
+        )
+        con.execute(
+            """UPDATE rollup_sends SET responded_at = n.at FROM (
+                 SELECT s.event_id, min(a.at) AS at
+                 FROM rollup_sends s JOIN _tw_new_answers a
+                   ON s.customer_id = a.customer_id AND a.at >= s.sent_at
+                 WHERE s.responded_at IS NULL OR a.at < s.responded_at
+                 GROUP BY s.event_id) n
+               WHERE rollup_sends.event_id = n.event_id"""
+        )
+        sql = _sends_sql(send_types, response_types, "_tw_new_sends")
+        con.execute(
+            f"INSERT INTO rollup_sends SELECT * FROM ({sql}) WHERE event_id IN "
+            "(SELECT event_id FROM events WHERE _import_id IN (SELECT unnest(?::VARCHAR[])))",
+            [import_ids],
+        )
+        n = self.one(
+            "SELECT count(*) FROM (SELECT customer_id FROM _tw_new_answers "
+            "UNION SELECT customer_id FROM _tw_new_sends)"
+        )[0]
+        con.execute("DROP TABLE _tw_new_answers")
+        con.execute("DROP TABLE _tw_new_sends")
+        return n
 
     def _rederive_rollup(self, entity: str, agg: str) -> None:
         """Replace the rollup rows of the stale customer-days and customers."""

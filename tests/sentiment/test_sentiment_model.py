@@ -41,6 +41,14 @@ def test_scores_are_probabilities_and_order_free(odd_sample: pd.DataFrame) -> No
     np.testing.assert_allclose(p[:20], one, rtol=1e-12)
 
 
+def test_repeated_texts_score_like_each_text_alone(odd_sample: pd.DataFrame) -> None:
+    texts = odd_sample.review.tolist()[:30]
+    repeated = texts + texts[::-1] + [None, "", float("nan"), texts[0]]
+    p = sentiment_scores(repeated)
+    alone = load_model().predict_proba(repeated)
+    assert np.array_equal(p, alone)
+
+
 def test_obvious_texts() -> None:
     p = sentiment_scores(["质量很好，非常满意，还会再来", "太差了，退货，再也不买了", "", None])
     assert p[0] > 0.8 and p[1] < 0.2

@@ -103,5 +103,12 @@ def load_model() -> SentimentModel:
 
 
 def sentiment_scores(texts: Sequence[str | None]) -> np.ndarray:
-    """Probability that each text is positive, by the shipped model."""
-    return load_model().predict_proba(list(texts))
+    """Probability that each text is positive, by the shipped model (each distinct text is
+    scored once; a text's score does not depend on the others)."""
+    import pandas as pd
+
+    # the model reads a missing text as the empty text and anything else as its str()
+    values = np.empty(len(texts), dtype=object)
+    values[:] = ["" if t is None else str(t) for t in texts]
+    codes, distinct = pd.factorize(values)
+    return load_model().predict_proba(list(distinct))[codes]

@@ -25,7 +25,17 @@ __all__ = ["COLUMNS", "STEP", "EntranceStep"]
 
 COLUMNS = ENTRANCE_COLUMNS
 
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
 _NO_TOUCH = {"reason": "no entrance touch: none of entrance.sources matched a row of this customer"}
+
+
+def _evidence_text(touch: Any, answers: dict[str, Any]) -> str:
+    """A customer's entrance evidence as JSON: the touches and the sign-up answers given."""
+    ev = dict(touch) if isinstance(touch, dict) else dict(_NO_TOUCH)
+    given = {c[7:]: v for c, v in answers.items() if isinstance(v, str)}
+    ev["signup"] = given or "no sign-up answers"
+    return _JSON.encode(ev)
 
 
 class EntranceStep(Step):
@@ -52,13 +62,11 @@ class EntranceStep(Step):
         frame["latest_channel"] = frame.latest_channel.where(known, UNKNOWN)
         answer_cols = [f"signup_{k}" for k in cfg.attributes]
 
-        def evidence(row: pd.Series) -> str:
-            ev = dict(row.evidence) if isinstance(row.evidence, dict) else dict(_NO_TOUCH)
-            given = {c[7:]: row[c] for c in answer_cols if isinstance(row[c], str)}
-            ev["signup"] = given or "no sign-up answers"
-            return json.dumps(ev, ensure_ascii=False)
-
-        frame["entrance_evidence"] = [evidence(r) for _, r in frame.iterrows()]
+        answers_given = [frame[c].tolist() for c in answer_cols]
+        frame["entrance_evidence"] = [
+            _evidence_text(ev, dict(zip(answer_cols, given, strict=True)))
+            for ev, *given in zip(frame.evidence.tolist(), *answers_given, strict=True)
+        ]
         types = {c: ENTRANCE_COLUMNS[c] for c in ENTRANCE_COLUMNS if c != "entrance_segment"}
         schema = ibis.schema({"customer_id": "string", **dict.fromkeys(answer_cols, "string"),
                               **types})  # fmt: skip

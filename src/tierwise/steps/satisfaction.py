@@ -13,6 +13,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow.compute as pc
 
 from tierwise.features import cutoff_of
 from tierwise.satisfaction import COLUMNS, check_ratings, satisfaction_table
@@ -55,10 +56,13 @@ class SatisfactionStep(Step):
 
         said = ev.filter(ev.event_type.isin(cfg.text_event_types) & ev.text.notnull())
         said = said.filter(said.text.strip() != "").order_by(["customer_id", "event_id"])
-        texts = said.select("customer_id", "text").to_pandas()
+        said = said.select("customer_id", "text").to_pyarrow()
+        # each distinct text is scored once
+        distinct = pc.dictionary_encode(said["text"].combine_chunks())
+        scores = sentiment_scores(distinct.dictionary.to_pylist())
         texts = pd.DataFrame({
-            "customer_id": texts.customer_id,
-            "sentiment": sentiment_scores(texts.text.tolist()) if len(texts) else [],
+            "customer_id": said["customer_id"].to_pandas(),
+            "sentiment": scores[distinct.indices.to_numpy(zero_copy_only=False)],
         })  # fmt: skip
 
         counted = od.filter(od.status.isin(["paid", "refunded"]))
