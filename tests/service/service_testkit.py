@@ -1,7 +1,15 @@
-"""A test client over the service with one API key per role."""
+"""A test client over the service with one API key per role, and `tierwise serve` in a
+subprocess for the browser tests."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tierwise.project import Project
@@ -41,3 +49,68 @@ class Api:
     def close(self) -> None:
         self.service.close()
         self.project.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium, driven by Playwright in the dashboard tests."""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+
+def copy_project(source: Path, target: Path, extra: tuple[str, ...] = ()) -> Path:
+    """Copy a project's config, store and ``extra`` files into a new folder ``target``."""
+    import shutil
+
+    target.mkdir(parents=True)
+    for name in ("tierwise.yaml", "tierwise.duckdb", *extra):
+        shutil.copy(source / name, target / name)
+    return target
+
+
+def reader_key(project_dir: Path) -> str:
+    """A new ``profiles:read`` key of the project, made with the command line."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from tierwise.cli import app
+
+    made = CliRunner().invoke(app, ["keys", "create", "-p", str(project_dir), "--scope",
+                                    "profiles:read", "--name", "dashboard", "--json"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    return json.loads(made.stdout)[0]["key"]
+
+
+@contextmanager
+def serving(project_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`tierwise serve` in a subprocess on a free local port: its base URL and process."""
+    import httpx
+    import pytest
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from tierwise.cli import main; main()", "serve", "-p",
+         str(project_dir), "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("tierwise serve did not start: " + (proc.stdout.read() or ""))
+        time.sleep(0.3)
+    try:
+        yield base, proc
+    finally:
+        proc.terminate()
+        proc.wait(30)

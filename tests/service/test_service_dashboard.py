@@ -2,69 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from typer.testing import CliRunner
+from service_testkit import CHROMIUM, CHROMIUM_ARGS, copy_project, reader_key, serving
 
-from tierwise.cli import app
 from tierwise.errors import StoreError
 from tierwise.project import Project
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def served(demo_project_dir, tmp_path_factory):
     """`tierwise serve` in a subprocess on a copy of the demo shop, and a reader key."""
-    d = tmp_path_factory.mktemp("dash") / "shop"
-    d.mkdir()
-    for name in ("tierwise.yaml", "tierwise.duckdb"):
-        shutil.copy(demo_project_dir / name, d / name)
-    made = CliRunner().invoke(app, ["keys", "create", "-p", str(d), "--scope", "profiles:read",
-                                    "--name", "dashboard", "--json"])  # fmt: skip
-    assert made.exit_code == 0, made.output
-    key = json.loads(made.stdout)[0]["key"]
-    port = _free_port()
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from tierwise.cli import main; main()", "serve", "-p", str(d),
-         "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("tierwise serve did not start: " + (proc.stdout.read() or ""))
-        time.sleep(0.3)
-    yield base, key, d, proc
-    proc.terminate()
-    proc.wait(30)
+    d = copy_project(demo_project_dir, tmp_path_factory.mktemp("dash") / "shop")
+    key = reader_key(d)
+    with serving(d) as (base, proc):
+        yield base, key, d, proc
 
 
 def test_serve_holds_the_store_and_says_so(served):
@@ -79,7 +32,7 @@ def test_dashboard_login_overview_language_and_customer(served, tmp_path):
     overview = httpx.get(base + "/v1/overview", headers=h).json()
     cust = httpx.get(base + "/v1/customers/C000001", headers=h).json()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
         page.goto(base + "/")
         page.fill("#key", "tw_0000_wrong")

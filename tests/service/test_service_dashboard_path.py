@@ -4,31 +4,11 @@ entrances shown are the API's, with and without a breakdown, both languages, and
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from typer.testing import CliRunner
-
-from tierwise.cli import app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from service_testkit import CHROMIUM, CHROMIUM_ARGS, copy_project, reader_key, serving
 
 
 @pytest.fixture(scope="module")
@@ -37,39 +17,12 @@ def served(demo_project_dir, tmp_path_factory):
     funnel has days between stages), and a reader key."""
     from tierwise.project import Project
 
-    d = tmp_path_factory.mktemp("dash-path") / "shop"
-    d.mkdir()
-    for name in ("tierwise.yaml", "tierwise.duckdb"):
-        shutil.copy(demo_project_dir / name, d / name)
+    d = copy_project(demo_project_dir, tmp_path_factory.mktemp("dash-path") / "shop")
     with Project(d) as p:
         p.run(as_of=dt.date(2025, 6, 30))
-    made = CliRunner().invoke(app, ["keys", "create", "-p", str(d), "--scope", "profiles:read",
-                                    "--name", "dashboard", "--json"])  # fmt: skip
-    assert made.exit_code == 0, made.output
-    key = json.loads(made.stdout)[0]["key"]
-    port = _free_port()
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from tierwise.cli import main; main()", "serve", "-p", str(d),
-         "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("tierwise serve did not start: " + (proc.stdout.read() or ""))
-        time.sleep(0.3)
-    yield base, key
-    proc.terminate()
-    proc.wait(30)
+    key = reader_key(d)
+    with serving(d) as (base, _proc):
+        yield base, key
 
 
 def _pct(x) -> str:
@@ -101,7 +54,7 @@ def test_path_page_shows_the_funnel_and_entrances(served, tmp_path):
     assert [r["stage"] for r in stages] == ["fan", "customer", "member", "lifetime", "koc"]
     assert any(r["median_days"] is not None for r in stages)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
         page.goto(base + "/")
         page.fill("#key", key)

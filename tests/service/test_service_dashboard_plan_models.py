@@ -3,67 +3,20 @@ shown are the API's, both languages, a backtest started from the page, and phone
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from typer.testing import CliRunner
-
-from tierwise.cli import app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from service_testkit import CHROMIUM, CHROMIUM_ARGS, copy_project, reader_key, serving
 
 
 @pytest.fixture(scope="module")
 def served(planned_project_dir, tmp_path_factory):
     """`tierwise serve` on a copy of the planned demo shop, and a reader key."""
-    d = tmp_path_factory.mktemp("dash-plan") / "shop"
-    d.mkdir()
-    for name in ("tierwise.yaml", "tierwise.duckdb", "playbooks.yaml"):
-        shutil.copy(planned_project_dir / name, d / name)
-    made = CliRunner().invoke(app, ["keys", "create", "-p", str(d), "--scope", "profiles:read",
-                                    "--name", "dashboard", "--json"])  # fmt: skip
-    assert made.exit_code == 0, made.output
-    key = json.loads(made.stdout)[0]["key"]
-    port = _free_port()
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from tierwise.cli import main; main()", "serve", "-p", str(d),
-         "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("tierwise serve did not start: " + (proc.stdout.read() or ""))
-        time.sleep(0.3)
-    yield base, key
-    proc.terminate()
-    proc.wait(30)
+    d = copy_project(planned_project_dir, tmp_path_factory.mktemp("dash-plan") / "shop",
+                     extra=("playbooks.yaml",))  # fmt: skip
+    key = reader_key(d)
+    with serving(d) as (base, _proc):
+        yield base, key
 
 
 def _login(page, base, key):
@@ -86,7 +39,7 @@ def test_plan_page_shows_the_plan_and_uplift(served, tmp_path):
     demo = httpx.get(base + "/v1/plan/summary?playbook=demo", headers=h).json()
     uplift = httpx.get(base + "/v1/uplift?playbook=demo", headers=h).json()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
         _login(page, base, key)
         page.click('#nav a[data-page="plan"]')
@@ -144,7 +97,7 @@ def test_models_page_shows_the_fit_and_runs_a_backtest(served, tmp_path):
     h = {"Authorization": f"Bearer {key}"}
     clv = httpx.get(base + "/v1/models/clv", headers=h).json()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
         _login(page, base, key)
         page.click('#nav a[data-page="models"]')
