@@ -170,21 +170,12 @@ def compare_levels(store: Store, config: Config, as_of: dt.date,
 def level_transitions(store: Store, config: Config, start: dt.date, end: dt.date) -> pa.Table:
     """`tierwise.segments.moves.transition_matrix` for ``member_level``: the level table's
     order and names."""
-    from tierwise.segments import SegmentError
+    from tierwise.segments.moves import check_days, shaped_transitions
 
-    if start >= end:
-        raise SegmentError(f"--from {start} must be before --to {end}")
-    days = store.snapshots()
-    for day, flag in ((start, "--from"), (end, "--to")):
-        if day not in days:
-            raise SegmentError(f"{flag}: no snapshot as of {day}; have "
-                               f"{', '.join(map(str, days)) or 'none yet'}")  # fmt: skip
+    check_days(store, start, end)
     cells = store.label_transitions("member_level", start, end).to_pylist()
     levels = {lev.id: lev for lev in config.members.levels}
     order = [*reversed(list(levels)), "(none)", "(new)", "(gone)"]
-
-    def rank(label: str) -> int:
-        return order.index(label) if label in order else len(order)
 
     def names(label: str) -> tuple[str, str]:
         if label in _MARKERS:
@@ -192,21 +183,4 @@ def level_transitions(store: Store, config: Config, start: dt.date, end: dt.date
         lev = levels.get(label)
         return (lev.zh or lev.id, lev.en or lev.id) if lev else (label, label)
 
-    totals: dict[str, int] = {}
-    for r in cells:
-        totals[r["from_label"]] = totals.get(r["from_label"], 0) + r["customers"]
-    cells.sort(key=lambda r: (rank(r["from_label"]), rank(r["to_label"])))
-    out = []
-    for r in cells:
-        (fz, fe), (tz, te) = names(r["from_label"]), names(r["to_label"])
-        out.append({"from_label": r["from_label"], "to_label": r["to_label"],
-                    "from_zh": fz, "from_en": fe, "to_zh": tz, "to_en": te,
-                    "customers": r["customers"],
-                    "share": round(r["customers"] / totals[r["from_label"]], 4),
-                    "revenue": round(r["revenue"], 2)})  # fmt: skip
-    schema = pa.schema([
-        ("from_label", pa.string()), ("to_label", pa.string()), ("from_zh", pa.string()),
-        ("from_en", pa.string()), ("to_zh", pa.string()), ("to_en", pa.string()),
-        ("customers", pa.int64()), ("share", pa.float64()), ("revenue", pa.float64()),
-    ])  # fmt: skip
-    return pa.Table.from_pylist(out, schema=schema)
+    return shaped_transitions(cells, order, names)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pyarrow as pa
 
@@ -10,7 +11,7 @@ from tierwise.config import Config
 from tierwise.segments.language import SegmentError, closest
 from tierwise.store import Store
 
-__all__ = ["MARKERS", "transition_matrix"]
+__all__ = ["MARKERS", "check_days", "shaped_transitions", "transition_matrix"]
 
 MARKERS = {
     "(new)": ("(新增)", "(new)"),
@@ -52,6 +53,20 @@ def transition_matrix(
     if scheme not in config.schemes:
         raise SegmentError(f"unknown scheme {scheme!r}; schemes: {', '.join(config.schemes)}",
                            suggestion=closest(scheme, config.schemes))  # fmt: skip
+    check_days(store, start, end)
+    cells = store.label_transitions(scheme, start, end)
+    spec = config.schemes[scheme]
+    order = [lab.id for lab in spec.labels] + ([spec.default] if spec.default else [])
+    order += [m for m in MARKERS if m not in order]
+
+    def names(label: str) -> tuple[str, str]:
+        return MARKERS[label] if label in MARKERS else spec.display(label)
+
+    return shaped_transitions(cells.to_pylist(), order, names)
+
+
+def check_days(store: Store, start: dt.date, end: dt.date) -> None:
+    """Raise `SegmentError` unless ``start`` is before ``end`` and both have a snapshot."""
     if start >= end:
         raise SegmentError(f"--from {start} must be before --to {end}")
     days = store.snapshots()
@@ -60,27 +75,23 @@ def transition_matrix(
             have = ", ".join(map(str, days)) or "none yet"
             raise SegmentError(f"{flag}: no snapshot as of {day}; have {have} "
                                f"(make one with `tierwise run --as-of {day}`)")  # fmt: skip
-    cells = store.label_transitions(scheme, start, end)
-    spec = config.schemes[scheme]
-    order = [lab.id for lab in spec.labels] + ([spec.default] if spec.default else [])
 
-    order += [m for m in MARKERS if m not in order]
+
+def shaped_transitions(
+    cells: list[dict], order: list[str], names: Callable[[str], tuple[str, str]]
+) -> pa.Table:
+    """Transition cells (``from_label, to_label, customers, revenue``) in ``order`` with
+    their zh/en ``names`` and each cell's share of its from-row."""
 
     def rank(label: str) -> int:
         return order.index(label) if label in order else len(order)
 
-    def names(label: str) -> tuple[str, str]:
-        return MARKERS[label] if label in MARKERS else spec.display(label)
-
-    rows = cells.to_pylist()
     totals: dict[str, int] = {}
-    for r in rows:
+    for r in cells:
         totals[r["from_label"]] = totals.get(r["from_label"], 0) + r["customers"]
-    rows.sort(key=lambda r: (rank(r["from_label"]), rank(r["to_label"])))
     out = []
-    for r in rows:
-        fz, fe = names(r["from_label"])
-        tz, te = names(r["to_label"])
+    for r in sorted(cells, key=lambda r: (rank(r["from_label"]), rank(r["to_label"]))):
+        (fz, fe), (tz, te) = names(r["from_label"]), names(r["to_label"])
         out.append({
             "from_label": r["from_label"], "to_label": r["to_label"],
             "from_zh": fz, "from_en": fe, "to_zh": tz, "to_en": te,
