@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tierwise.cli._i18n import t
 from tierwise.errors import TierwiseError
 
 if TYPE_CHECKING:
@@ -59,16 +60,37 @@ err = _Console(stderr=True)
 
 ProjectDir = Annotated[
     Path | None,
-    typer.Option("--project", "-p", envvar="TIERWISE_PROJECT", help="Project folder [default: .]"),
+    typer.Option(
+        "--project",
+        "-p",
+        envvar="TIERWISE_PROJECT",
+        help=t("Project folder [default: .]", "项目文件夹 [默认：当前目录]"),
+    ),
 ]
 AsOf = Annotated[
-    str | None, typer.Option("--as-of", help="Day as YYYY-MM-DD (default: newest snapshot/data).")
+    str | None,
+    typer.Option(
+        "--as-of",
+        help=t(
+            "Day as YYYY-MM-DD (default: newest snapshot/data).",
+            "日期，格式 YYYY-MM-DD（默认：最新快照/数据）。",
+        ),
+    ),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-Format = Annotated[str, typer.Option("--format", help="table, json or csv.")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help=t("Print JSON for machines.", "输出 JSON，供程序读取。"))
+]
+Format = Annotated[
+    str, typer.Option("--format", help=t("table, json or csv.", "table、json 或 csv。"))
+]
 Wait = Annotated[
     float,
-    typer.Option(help="Seconds to wait while another tierwise command holds the store."),
+    typer.Option(
+        help=t(
+            "Seconds to wait while another tierwise command holds the store.",
+            "其他 tierwise 命令占用数据库时等待的秒数。",
+        )
+    ),
 ]
 
 

@@ -20,6 +20,7 @@ from tierwise.cli._common import (
     parse_date,
     progress,
 )
+from tierwise.cli._i18n import t
 
 _LABEL_COLUMNS = {
     "label": "label",
@@ -38,14 +39,33 @@ def _rows(df: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-@command(app, "backtest")
+@command(
+    app,
+    "backtest",
+    help=t(
+        "Run as of --cut on the data up to it; measure every label on the orders after it.",
+        "回测：用截至 --cut 的数据运行一次，再用之后的订单检验每个标签。",
+    ),
+)
 def backtest(
-    cut: Annotated[str, typer.Option("--cut", help="As-of day of the run under test.")],
+    cut: Annotated[
+        str,
+        typer.Option(
+            "--cut", help=t("As-of day of the run under test.", "被回测那次运行的截止日。")
+        ),
+    ],
     until: Annotated[
-        str | None, typer.Option("--until", help="Last day of the holdout [default: newest].")
+        str | None,
+        typer.Option(
+            "--until",
+            help=t("Last day of the holdout [default: newest].", "检验期最后一天 [默认：最新]。"),
+        ),
     ] = None,
     scheme: Annotated[
-        list[str] | None, typer.Option("--scheme", help="Only these schemes (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--scheme", help=t("Only these schemes (repeatable).", "只看这些分层方案（可重复）。")
+        ),
     ] = None,
     project: ProjectDir = None,
     wait: Wait = 0.0,

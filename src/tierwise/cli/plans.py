@@ -24,17 +24,34 @@ from tierwise.cli._common import (
     parse_date,
     project_dir,
 )
+from tierwise.cli._i18n import t
 
-consent_app = typer.Typer(help="Opt-out and do-not-contact lists.", no_args_is_help=True)
+consent_app = typer.Typer(
+    help=t("Opt-out and do-not-contact lists.", "退订与免打扰名单。"), no_args_is_help=True
+)
 app.add_typer(consent_app, name="consent")
-sends_app = typer.Typer(help="Send logs, imported as campaign_send events.", no_args_is_help=True)
+sends_app = typer.Typer(
+    help=t(
+        "Send logs, imported as campaign_send events.", "触达发送日志，导入为 campaign_send 事件。"
+    ),
+    no_args_is_help=True,
+)
 app.add_typer(sends_app, name="sends")
-playbooks_app = typer.Typer(help="Playbooks: show, check, write a copy.", no_args_is_help=True)
+playbooks_app = typer.Typer(
+    help=t("Playbooks: show, check, write a copy.", "运营剧本：查看、检查、写出可编辑副本。"),
+    no_args_is_help=True,
+)
 app.add_typer(playbooks_app, name="playbooks")
 
-Playbook = Annotated[str, typer.Option("--playbook", help="Playbook name.")]
+Playbook = Annotated[str, typer.Option("--playbook", help=t("Playbook name.", "运营剧本名称。"))]
 BadRowsOpt = Annotated[
-    bool, typer.Option("--quarantine", help="Keep the good rows; bad rows go to quarantine.")
+    bool,
+    typer.Option(
+        "--quarantine",
+        help=t(
+            "Keep the good rows; bad rows go to quarantine.", "保留正确的行；错误行进入隔离区。"
+        ),
+    ),
 ]
 
 
@@ -49,16 +66,29 @@ def _window(text: str) -> int:
     return days
 
 
-@command(app)
+@command(
+    app,
+    help=t(
+        "Apply a playbook to a snapshot: actions x counts, suppressed and control; store it.",
+        "将运营剧本应用到快照：各动作人数、被抑制人数与对照组，并保存计划。",
+    ),
+)
 def plan(
     project: ProjectDir = None,
     as_of: AsOf = None,
     playbook: Playbook = "default",
     send_at: Annotated[
         str | None,
-        typer.Option(help="When it goes out, YYYY-MM-DDTHH:MM (default: the next day 00:00)."),
+        typer.Option(
+            help=t(
+                "When it goes out, YYYY-MM-DDTHH:MM (default: the next day 00:00).",
+                "发送时间，YYYY-MM-DDTHH:MM（默认：次日 00:00）。",
+            )
+        ),
     ] = None,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Export every plan row.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help=t("Export every plan row.", "导出计划的每一行。"))
+    ] = None,
     as_json: AsJson = False,
     fmt: Format = "table",
 ) -> None:
@@ -100,12 +130,28 @@ def plan(
         out.print(f"wrote {out_file}")
 
 
-@command(app)
+@command(
+    app,
+    help=t(
+        "Treated vs control per segment x action: conversion, revenue and margin, 95 % CI.",
+        "按分群 × 动作比较触达组与对照组：转化、收入与毛利的增量，含 95% 置信区间。",
+    ),
+)
 def uplift(
-    since: Annotated[str, typer.Option("--since", help="Plans made on or after this day.")],
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since", help=t("Plans made on or after this day.", "该日及之后生成的计划。")
+        ),
+    ],
     project: ProjectDir = None,
     playbook: Playbook = "default",
-    window: Annotated[str, typer.Option(help="Days after the send that count, e.g. 30d.")] = "30d",
+    window: Annotated[
+        str,
+        typer.Option(
+            help=t("Days after the send that count, e.g. 30d.", "发送后计入效果的天数，如 30d。")
+        ),
+    ] = "30d",
     as_json: AsJson = False,
     fmt: Format = "table",
 ) -> None:
@@ -139,15 +185,36 @@ def _ci(low: float, high: float, scale: float = 1) -> str:
     return f"{low * scale:+.3g} to {high * scale:+.3g}"
 
 
-@command(consent_app, "import")
+@command(
+    consent_app,
+    "import",
+    help=t(
+        "Import an opt-out or do-not-contact list (customer_id, channel or all, reason, date).",
+        "导入退订或免打扰名单（customer_id、渠道或 all、原因、日期）。",
+    ),
+)
 def consent_import(
-    file: Annotated[Path, typer.Argument(help="CSV, .xlsx, .parquet or .jsonl file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=t("CSV, .xlsx, .parquet or .jsonl file.", "CSV、.xlsx、.parquet 或 .jsonl 文件。")
+        ),
+    ],
     project: ProjectDir = None,
     kind: Annotated[
-        str | None, typer.Option(help="opt_out or do_not_contact (when the file has no kind).")
+        str | None,
+        typer.Option(
+            help=t(
+                "opt_out or do_not_contact (when the file has no kind).",
+                "opt_out 或 do_not_contact（文件中没有 kind 列时）。",
+            )
+        ),
     ] = None,
     quarantine: BadRowsOpt = False,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help=t("Text encoding (default: detect).", "文本编码（默认：自动识别）。")),
+    ] = None,
 ) -> None:
     """Import an opt-out or do-not-contact list (customer_id, channel or all, reason, date)."""
     with open_project(project) as p:
@@ -158,7 +225,11 @@ def consent_import(
         err.print(f"  {problem}", highlight=False)
 
 
-@command(consent_app, "list")
+@command(
+    consent_app,
+    "list",
+    help=t("The stored opt-out and do-not-contact rows.", "已保存的退订与免打扰记录。"),
+)
 def consent_list(
     project: ProjectDir = None, as_json: AsJson = False, fmt: Format = "table"
 ) -> None:
@@ -168,12 +239,27 @@ def consent_list(
     emit(f"{len(rows)} consent rows", rows, fmt=fmt, as_json=as_json)
 
 
-@command(sends_app, "import")
+@command(
+    sends_app,
+    "import",
+    help=t(
+        "Import a send log (customer_id, sent_at, playbook, action, channel, rule, plan).",
+        "导入发送日志（customer_id、sent_at、playbook、action、channel、rule、plan）。",
+    ),
+)
 def sends_import(
-    file: Annotated[Path, typer.Argument(help="CSV, .xlsx, .parquet or .jsonl file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=t("CSV, .xlsx, .parquet or .jsonl file.", "CSV、.xlsx、.parquet 或 .jsonl 文件。")
+        ),
+    ],
     project: ProjectDir = None,
     quarantine: BadRowsOpt = False,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help=t("Text encoding (default: detect).", "文本编码（默认：自动识别）。")),
+    ] = None,
 ) -> None:
     """Import a send log (customer_id, sent_at, playbook, action, channel, rule, plan)."""
     with open_project(project) as p:
@@ -186,7 +272,14 @@ def sends_import(
         err.print(f"  {problem}", highlight=False)
 
 
-@command(playbooks_app, "show")
+@command(
+    playbooks_app,
+    "show",
+    help=t(
+        "The rules of a playbook: selector, action, channel, priority, cost.",
+        "运营剧本的规则：筛选条件、动作、渠道、优先级、成本。",
+    ),
+)
 def playbooks_show(
     project: ProjectDir = None,
     playbook: Playbook = "default",
@@ -213,7 +306,14 @@ def playbooks_show(
         emit("caps", [c.model_dump() for c in pb.caps])
 
 
-@command(playbooks_app, "check")
+@command(
+    playbooks_app,
+    "check",
+    help=t(
+        "Check every playbook against a snapshot (schemes, labels, tags, columns).",
+        "用快照检查每个运营剧本（分层方案、标签、标记、列）。",
+    ),
+)
 def playbooks_check(project: ProjectDir = None, as_of: AsOf = None) -> None:
     """Check every playbook against a snapshot (schemes, labels, tags, columns)."""
     from tierwise.playbooks import check_playbook, snapshot_vocabulary
@@ -227,10 +327,22 @@ def playbooks_check(project: ProjectDir = None, as_of: AsOf = None) -> None:
     out.print(f"{len(pf.playbooks)} playbooks checked against the snapshot as of {day}: ok")
 
 
-@command(playbooks_app, "init")
+@command(
+    playbooks_app,
+    "init",
+    help=t(
+        "Write the default playbooks into the project's playbooks.yaml, to edit.",
+        "将默认运营剧本写入项目的 playbooks.yaml，供编辑。",
+    ),
+)
 def playbooks_init(
     project: ProjectDir = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing playbooks.yaml.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help=t("Overwrite an existing playbooks.yaml.", "覆盖已有的 playbooks.yaml。")
+        ),
+    ] = False,
 ) -> None:
     """Write the default playbooks into the project's playbooks.yaml, to edit."""
     from tierwise.playbooks import PLAYBOOKS_FILE, default_playbooks_text
@@ -242,10 +354,24 @@ def playbooks_init(
     out.print(f"wrote {path}")
 
 
-@command(app, "demo-campaign")
+_DEMO_CAMPAIGN_EN = (
+    "On a demo shop: plan the demo playbook and write a simulated send log and the orders\n"
+    "    that follow (planted effects) to import."
+)
+
+
+@command(
+    app,
+    "demo-campaign",
+    help=t(
+        _DEMO_CAMPAIGN_EN,
+        "在演示店铺上：按演示运营剧本生成计划，并写出模拟的发送日志和随后的订单"
+        "（含预设效果），供导入。",
+    ),
+)
 def demo_campaign(
     project: ProjectDir = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(help=t("Random seed.", "随机种子。"))] = 0,
 ) -> None:
     """On a demo shop: plan the demo playbook and write a simulated send log and the orders
     that follow (planted effects) to import."""

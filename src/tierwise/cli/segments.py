@@ -23,26 +23,49 @@ from tierwise.cli._common import (
     out,
     parse_date,
 )
+from tierwise.cli._i18n import t
 
 segment_app = typer.Typer(
-    help="Segments: conditions over labels, tags and history (docs/segments.md).",
+    help=t(
+        "Segments: conditions over labels, tags and history (docs/segments.md).",
+        "分群：基于标签、标记和历史的条件（见 docs/segments.md）。",
+    ),
     no_args_is_help=True,
 )
 audience_app = typer.Typer(
-    help="Audiences: a segment's members as a file, personal data masked.", no_args_is_help=True
+    help=t(
+        "Audiences: a segment's members as a file, personal data masked.",
+        "人群包：将分群成员导出为文件，个人信息脱敏。",
+    ),
+    no_args_is_help=True,
 )
 app.add_typer(segment_app, name="segment")
 app.add_typer(audience_app, name="audience")
 
 Columns = Annotated[
     str | None,
-    typer.Option(help="Columns, comma-separated (profile columns, attributes, attributes.KEY)."),
+    typer.Option(
+        help=t(
+            "Columns, comma-separated (profile columns, attributes, attributes.KEY).",
+            "导出列，逗号分隔（画像列、attributes、attributes.KEY）。",
+        )
+    ),
 ]
 Encoding = Annotated[
-    str, typer.Option(help="CSV encoding: utf-8-sig (Excel), utf-8, gb18030 or gbk.")
+    str,
+    typer.Option(
+        help=t(
+            "CSV encoding: utf-8-sig (Excel), utf-8, gb18030 or gbk.",
+            "CSV 编码：utf-8-sig（Excel）、utf-8、gb18030 或 gbk。",
+        )
+    ),
 ]
 Unmask = Annotated[
-    bool, typer.Option("--unmask-pii", help="Write personal data unmasked (logged).")
+    bool,
+    typer.Option(
+        "--unmask-pii",
+        help=t("Write personal data unmasked (logged).", "不脱敏导出个人信息（会记录日志）。"),
+    ),
 ]
 
 
@@ -50,11 +73,25 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 
-@command(segment_app, "add")
+@command(
+    segment_app,
+    "add",
+    help=t(
+        "Check a segment on the newest snapshot and save it in segments.yaml.",
+        "在最新快照上检查分群，并保存到 segments.yaml。",
+    ),
+)
 def segment_add(
-    name: Annotated[str, typer.Argument(help="Name to save it under.")],
-    expr: Annotated[str, typer.Argument(help='The condition, e.g. "orders > 2 and …".')],
-    description: Annotated[str, typer.Option(help="What the segment is for.")] = "",
+    name: Annotated[str, typer.Argument(help=t("Name to save it under.", "保存的名称。"))],
+    expr: Annotated[
+        str,
+        typer.Argument(
+            help=t('The condition, e.g. "orders > 2 and …".', '条件，如 "orders > 2 and …"。')
+        ),
+    ],
+    description: Annotated[
+        str, typer.Option(help=t("What the segment is for.", "分群的用途说明。"))
+    ] = "",
     project: ProjectDir = None,
     wait: Wait = 0.0,
 ) -> None:
@@ -72,7 +109,11 @@ def segment_add(
         out.print("no snapshot yet: only the syntax was checked", highlight=False)
 
 
-@command(segment_app, "list")
+@command(
+    segment_app,
+    "list",
+    help=t("Saved segments with their last recorded size.", "已保存的分群及最近记录的人数。"),
+)
 def segment_list(
     project: ProjectDir = None, as_json: AsJson = False, fmt: Format = "table"
 ) -> None:
@@ -97,11 +138,23 @@ def segment_list(
     emit("saved segments", rows, fmt=fmt, as_json=as_json)
 
 
-@command(segment_app, "show")
+@command(
+    segment_app,
+    "show",
+    help=t(
+        "A saved segment: its definition, size now, and entries/exits per recorded day.",
+        "查看已保存的分群：定义、当前人数，以及每个记录日的进入/退出人数。",
+    ),
+)
 def segment_show(
-    name: Annotated[str, typer.Argument(help="A saved segment.")],
+    name: Annotated[str, typer.Argument(help=t("A saved segment.", "已保存的分群。"))],
     project: ProjectDir = None,
-    since: Annotated[str | None, typer.Option(help="History from this day (YYYY-MM-DD).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help=t("History from this day (YYYY-MM-DD).", "从该日起的历史（YYYY-MM-DD）。")
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """A saved segment: its definition, size now, and entries/exits per recorded day."""
@@ -125,12 +178,24 @@ def segment_show(
         out.print("  no run has recorded it yet (`tierwise segment record`)", highlight=False)
 
 
-@command(segment_app, "count")
+@command(
+    segment_app,
+    "count",
+    help=t(
+        "How many customers match, and a sample of them (nothing is saved).",
+        "符合条件的客户数及样例（不保存）。",
+    ),
+)
 def segment_count(
-    expr: Annotated[str, typer.Argument(help="An expression, or a saved segment's name.")],
+    expr: Annotated[
+        str,
+        typer.Argument(
+            help=t("An expression, or a saved segment's name.", "条件表达式，或已保存分群的名称。")
+        ),
+    ],
     project: ProjectDir = None,
     as_of: AsOf = None,
-    sample: Annotated[int, typer.Option(help="Members shown.")] = 10,
+    sample: Annotated[int, typer.Option(help=t("Members shown.", "显示的成员数。"))] = 10,
     as_json: AsJson = False,
     fmt: Format = "table",
 ) -> None:
@@ -149,13 +214,26 @@ def segment_count(
         emit(f"first {len(result.sample)} by id", result.sample, fmt=fmt)
 
 
-@command(segment_app, "changes")
+@command(
+    segment_app,
+    "changes",
+    help=t(
+        "Entries and exits of a saved segment between the days runs recorded it.",
+        "已保存分群在各记录日之间的进入与退出。",
+    ),
+)
 def segment_changes(
-    name: Annotated[str, typer.Argument(help="A saved segment.")],
+    name: Annotated[str, typer.Argument(help=t("A saved segment.", "已保存的分群。"))],
     project: ProjectDir = None,
-    since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help=t("From this day (YYYY-MM-DD).", "从该日起（YYYY-MM-DD）。"))
+    ] = None,
     customers: Annotated[
-        bool, typer.Option("--customers", help="List who entered and exited on each day.")
+        bool,
+        typer.Option(
+            "--customers",
+            help=t("List who entered and exited on each day.", "列出每天进入和退出的客户。"),
+        ),
     ] = False,
     as_json: AsJson = False,
     fmt: Format = "table",
@@ -176,10 +254,24 @@ def segment_changes(
     emit(f"changes of {name}", rows, fmt=fmt, as_json=as_json)
 
 
-@command(segment_app, "export")
+@command(
+    segment_app,
+    "export",
+    help=t(
+        "Write a segment's members to a file (same as `tierwise audience export`).",
+        "将分群成员写入文件（同 `tierwise audience export`）。",
+    ),
+)
 def segment_export(
-    name: Annotated[str, typer.Argument(help="A saved segment (or an expression).")],
-    file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .parquet")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help=t("A saved segment (or an expression).", "已保存的分群（或条件表达式）。")
+        ),
+    ],
+    file: Annotated[
+        Path, typer.Argument(help=t(".csv, .xlsx or .parquet", ".csv、.xlsx 或 .parquet"))
+    ],
     project: ProjectDir = None,
     columns: Columns = None,
     as_of: AsOf = None,
@@ -192,9 +284,17 @@ def segment_export(
     _export(name, file, project, columns, as_of, encoding, unmask_pii, as_json, wait)
 
 
-@command(segment_app, "remove")
+@command(
+    segment_app,
+    "remove",
+    help=t(
+        "Delete a saved segment (its recorded history stays in the store).",
+        "删除已保存的分群（已记录的历史仍保留在数据库中）。",
+    ),
+)
 def segment_remove(
-    name: Annotated[str, typer.Argument(help="A saved segment.")], project: ProjectDir = None
+    name: Annotated[str, typer.Argument(help=t("A saved segment.", "已保存的分群。"))],
+    project: ProjectDir = None,
 ) -> None:
     """Delete a saved segment (its recorded history stays in the store)."""
     with open_project(project, read_only=True) as p:
@@ -202,12 +302,25 @@ def segment_remove(
     out.print(f"removed segment {name}", highlight=False)
 
 
-@command(segment_app, "record")
+@command(
+    segment_app,
+    "record",
+    help=t(
+        "Record the saved segments' members on a snapshot (each `run` does this itself).",
+        "在快照上记录已保存分群的成员（每次 `run` 会自动记录）。",
+    ),
+)
 def segment_record(
     project: ProjectDir = None,
     as_of: AsOf = None,
     all_snapshots: Annotated[
-        bool, typer.Option("--all", help="Every stored snapshot (to fill the history).")
+        bool,
+        typer.Option(
+            "--all",
+            help=t(
+                "Every stored snapshot (to fill the history).", "所有已保存的快照（用于补全历史）。"
+            ),
+        ),
     ] = False,
     wait: Wait = 0.0,
 ) -> None:
@@ -225,14 +338,46 @@ def segment_record(
     emit("recorded", rows)
 
 
-@command(app, "moves")
+@command(
+    app,
+    "moves",
+    help=t(
+        "How customers moved between the labels of a scheme from one snapshot to another.",
+        "客户在两个快照之间于某分层方案各标签间的流转。",
+    ),
+)
 def moves(
-    scheme: Annotated[str, typer.Argument(help="A scheme, e.g. intention, quadrant, lifecycle.")],
-    from_: Annotated[str, typer.Option("--from", help="Earlier snapshot day (YYYY-MM-DD).")],
-    to: Annotated[str, typer.Option("--to", help="Later snapshot day (YYYY-MM-DD).")],
+    scheme: Annotated[
+        str,
+        typer.Argument(
+            help=t(
+                "A scheme, e.g. intention, quadrant, lifecycle.",
+                "分层方案，如 intention、quadrant、lifecycle。",
+            )
+        ),
+    ],
+    from_: Annotated[
+        str,
+        typer.Option(
+            "--from", help=t("Earlier snapshot day (YYYY-MM-DD).", "较早的快照日（YYYY-MM-DD）。")
+        ),
+    ],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help=t("Later snapshot day (YYYY-MM-DD).", "较晚的快照日（YYYY-MM-DD）。")
+        ),
+    ],
     project: ProjectDir = None,
-    lang: Annotated[str, typer.Option(help="Label names: zh, en or id.")] = "en",
-    matrix: Annotated[bool, typer.Option(help="Show customers as a from × to grid.")] = False,
+    lang: Annotated[
+        str, typer.Option(help=t("Label names: zh, en or id.", "标签名称：zh、en 或 id。"))
+    ] = "en",
+    matrix: Annotated[
+        bool,
+        typer.Option(
+            help=t("Show customers as a from × to grid.", "以 起始 × 去向 矩阵显示客户数。")
+        ),
+    ] = False,
     as_json: AsJson = False,
     fmt: Format = "table",
 ) -> None:
@@ -283,10 +428,24 @@ def _export(
         out.print(f"masked: {', '.join(result.masked_columns)}", highlight=False)
 
 
-@command(audience_app, "export")
+@command(
+    audience_app,
+    "export",
+    help=t(
+        "Write a segment's members with a manifest beside the file; the export is logged.",
+        "导出分群成员，并在文件旁写一份清单；导出会被记录。",
+    ),
+)
 def audience_export(
-    segment: Annotated[str, typer.Argument(help="A saved segment's name or an expression.")],
-    file: Annotated[Path, typer.Argument(help=".csv, .xlsx or .parquet")],
+    segment: Annotated[
+        str,
+        typer.Argument(
+            help=t("A saved segment's name or an expression.", "已保存分群的名称或条件表达式。")
+        ),
+    ],
+    file: Annotated[
+        Path, typer.Argument(help=t(".csv, .xlsx or .parquet", ".csv、.xlsx 或 .parquet"))
+    ],
     project: ProjectDir = None,
     columns: Columns = None,
     as_of: AsOf = None,
@@ -299,7 +458,14 @@ def audience_export(
     _export(segment, file, project, columns, as_of, encoding, unmask_pii, as_json, wait)
 
 
-@command(audience_app, "log")
+@command(
+    audience_app,
+    "log",
+    help=t(
+        "Every audience export: who, when, which file and segment, masked or not.",
+        "所有人群包导出记录：谁、何时、哪个文件和分群、是否脱敏。",
+    ),
+)
 def audience_log(
     project: ProjectDir = None, as_json: AsJson = False, fmt: Format = "table"
 ) -> None:

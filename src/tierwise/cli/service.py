@@ -17,16 +17,32 @@ from tierwise.cli._common import (
     out,
     project_dir,
 )
+from tierwise.cli._i18n import t
 
-keys_app = typer.Typer(help="API keys of the service.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help=t("API keys of the service.", "服务的 API 密钥。"), no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 
+_SERVE_EN = """Serve the API (OpenAPI at /docs) and the dashboard (/) for a project.
 
-@command(app)
+    The service owns the store while it runs: other tierwise commands on this project wait
+    (--wait) or go through the service.
+    """
+
+
+@command(
+    app,
+    help=t(
+        _SERVE_EN,
+        "为项目提供 API（OpenAPI 文档在 /docs）和看板（/）。\n\n"
+        "服务运行期间独占数据库：本项目上的其他 tierwise 命令需等待（--wait）或经由服务调用。",
+    ),
+)
 def serve(
     project: ProjectDir = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help=t("Address to listen on.", "监听地址。"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=t("Port to listen on.", "监听端口。"))] = 8000,
     wait: Wait = 0.0,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the dashboard (/) for a project.
@@ -55,12 +71,27 @@ def serve(
         p.close()
 
 
-@command(keys_app, "create")
+@command(
+    keys_app,
+    "create",
+    help=t(
+        "Make an API key; it is shown once and stored only as a salted digest.",
+        "创建 API 密钥；只显示一次，仅保存加盐摘要。",
+    ),
+)
 def keys_create(
     scope: Annotated[
-        str, typer.Option(help="Comma-separated: events:write, profiles:read, pii:read, admin.")
+        str,
+        typer.Option(
+            help=t(
+                "Comma-separated: events:write, profiles:read, pii:read, admin.",
+                "权限范围，逗号分隔：events:write、profiles:read、pii:read、admin。",
+            )
+        ),
     ],
-    name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
+    name: Annotated[
+        str, typer.Option(help=t("Who or what uses the key.", "密钥的使用者或用途。"))
+    ] = "",
     project: ProjectDir = None,
     wait: Wait = 0.0,
     as_json: AsJson = False,
@@ -79,7 +110,14 @@ def keys_create(
     out.print("store it now: it is not shown again", highlight=False)
 
 
-@command(keys_app, "list")
+@command(
+    keys_app,
+    "list",
+    help=t(
+        "The API keys: id, name, scopes, when made and revoked (never the secret).",
+        "API 密钥：编号、名称、权限范围、创建与吊销时间（从不显示密钥本身）。",
+    ),
+)
 def keys_list(project: ProjectDir = None, wait: Wait = 0.0, as_json: AsJson = False) -> None:
     """The API keys: id, name, scopes, when made and revoked (never the secret)."""
     from tierwise.service.keys import list_keys
@@ -89,9 +127,14 @@ def keys_list(project: ProjectDir = None, wait: Wait = 0.0, as_json: AsJson = Fa
     emit(f"{len(rows)} API keys", rows, as_json=as_json)
 
 
-@command(keys_app, "revoke")
+@command(keys_app, "revoke", help=t("Revoke an API key at once.", "立即吊销一个 API 密钥。"))
 def keys_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key id (`tierwise keys list`).")],
+    key_id: Annotated[
+        str,
+        typer.Argument(
+            help=t("The key id (`tierwise keys list`).", "密钥编号（见 `tierwise keys list`）。")
+        ),
+    ],
     project: ProjectDir = None,
     wait: Wait = 0.0,
 ) -> None:
