@@ -754,8 +754,10 @@ class Project:
         since: dt.date,
         window_days: int = 30,
         level: float = 0.95,
+        plan_day: dt.date | None = None,
     ) -> Any:
-        """Treated vs control per segment x action for the playbook's plans since a day.
+        """Treated vs control per segment x action for the playbook's plans since a day (or
+        the plan of ``plan_day``); plans with no send are left out, said in the notes.
 
         Returns
         -------
@@ -764,7 +766,7 @@ class Project:
         from tierwise.playbooks._run import uplift
 
         return uplift(self.store, self.config, playbook=playbook, since=since,
-                      window_days=window_days, level=level)  # fmt: skip
+                      window_days=window_days, level=level, plan_day=plan_day)  # fmt: skip
 
     # -- service ------------------------------------------------------------------------
     def sibling(self) -> Project:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tierwise.cli import app
 from tierwise.demo_campaigns import DEMO_EFFECTS, demo_playbooks, simulate_campaign
-from tierwise.errors import ImportValidationError
+from tierwise.errors import ImportValidationError, StoreError
 from tierwise.project import Project
 from tierwise.schema import ENTITIES
 
@@ -190,6 +190,23 @@ def test_uplift_recovers_the_planted_effects(fresh_shop):
     data = json.loads(tw("uplift", "-p", d, "--playbook", "demo", "--since", "2025-12-31",
                          "--json").output)  # fmt: skip
     assert {r["rule"] for r in data} == set(rows)
+    # a later plan of the same playbook that never went out adds no control customers
+    later = demo.as_of + dt.timedelta(days=14)
+    with Project(d) as p:
+        p.run(as_of=later)
+        p.plan(later, playbook="demo")
+        again = p.uplift("demo", since=demo.as_of)
+        only = p.uplift("demo", since=demo.as_of, plan_day=demo.as_of)
+        with pytest.raises(StoreError, match="no plan of playbook 'demo' of"):
+            p.uplift("demo", since=demo.as_of, plan_day=later - dt.timedelta(days=1))
+    assert {r["rule"]: r["n_control"] for r in again.rows} == {
+        r: v["n_control"] for r, v in rows.items()}
+    assert any(str(later) in n and "left out" in n for n in again.notes), again.notes
+    assert only.rows == again.rows
+    res = tw("uplift", "-p", d, "--playbook", "demo", "--since", "2025-12-31",
+             "--plan-day", str(demo.as_of), "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert {r["rule"] for r in json.loads(res.stdout)} == set(rows)
 
 
 def test_demo_campaign_writes_files_that_import(shop):

@@ -152,13 +152,22 @@ def uplift(
             help=t("Days after the send that count, e.g. 30d.", "发送后计入效果的天数，如 30d。")
         ),
     ] = "30d",
+    plan_day: Annotated[
+        str | None,
+        typer.Option(
+            "--plan-day",
+            help=t("Only the plan made on this day.", "只看该日生成的那份计划。"),
+        ),
+    ] = None,
     as_json: AsJson = False,
     fmt: Format = "table",
 ) -> None:
     """Treated vs control per segment x action: conversion, revenue and margin, 95 % CI."""
     days = _window(window)
+    day = parse_date(plan_day, "--plan-day") if plan_day else None
     with open_project(project, read_only=True) as p:
-        result = p.uplift(playbook, since=parse_date(since, "--since"), window_days=days)
+        result = p.uplift(playbook, since=parse_date(since, "--since"), window_days=days,
+                          plan_day=day)  # fmt: skip
     if as_json or fmt != "table":
         emit("", result.rows, fmt=fmt, as_json=as_json)
         return

@@ -220,16 +220,21 @@ def uplift(
     since: dt.date,
     window_days: int = 30,
     level: float = 0.95,
+    plan_day: dt.date | None = None,
 ) -> UpliftResult:
-    """Treated vs control for the plans of a playbook made on or after ``since``."""
+    """Treated vs control for the plans of a playbook made on or after ``since`` (only the
+    plan of ``plan_day`` when given). A plan none of whose actions was sent is left out (it
+    would add control customers with nothing to compare them with), and the notes say so."""
     if window_days <= 0:
         raise ValueError(f"the window must be a positive number of days, not {window_days}")
     if not 0 < level < 1:
         raise ValueError(f"the interval level must be between 0 and 1, not {level}")
-    runs = [r for r in store.plan_runs(playbook) if r["as_of"] >= since]
+    runs = [r for r in store.plan_runs(playbook)
+            if r["as_of"] >= since and plan_day in (None, r["as_of"])]  # fmt: skip
     if not runs:
         have = ", ".join(f"{r['playbook']}@{r['as_of']}" for r in store.plan_runs()) or "none"
-        raise StoreError(f"no plan of playbook {playbook!r} since {since}; have {have}")
+        which = f"of {plan_day}" if plan_day else f"since {since}"
+        raise StoreError(f"no plan of playbook {playbook!r} {which}; have {have}")
     con = _ibis(store)
     per_customer = uplift_customers(
         con.table("plans"), con.table("events"), con.table("orders"), playbook=playbook,
@@ -238,6 +243,19 @@ def uplift(
         send_types=config.features.campaign_send_types,
     ).to_pandas()  # fmt: skip
     notes = []
+    if len(per_customer):
+        import pandas as pd
+
+        days = pd.to_datetime(per_customer["as_of"]).dt.date
+        sent_days = set(days[per_customer["group"] == "treated"])
+        keep = days.isin(sent_days) & ((days == plan_day) if plan_day else True)
+        unsent = sorted(set(days[~days.isin(sent_days)]))
+        if unsent:
+            notes.append(
+                "left out, no action of theirs was sent: the plans of "
+                + ", ".join(map(str, unsent))
+            )
+        per_customer = per_customer[keep].reset_index(drop=True)
     newest = store.newest_data_day()
     if len(per_customer) and newest is not None:
         end = per_customer["start"].max() + dt.timedelta(days=window_days)
