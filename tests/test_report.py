@@ -357,9 +357,9 @@ def test_report_command(shop, tmp_path):
 
 
 def test_report_opens_offline_in_chromium(shop):
-    pw_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
+    import playwright.sync_api as pw_api
+
+    assert Path(CHROMIUM).exists(), "no Chromium at /usr/bin/chromium: run `make chromium`"
     _d, _as_of, _previous, pages = shop
     html = pages["zh"].path.read_text("utf-8")
     charts = len(json.loads(re.search(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from tierwise.tags import normalize_batch, normalize_text
 from tierwise.tags.normalize import _load_t2s
@@ -55,7 +54,8 @@ def test_t2s_table_maps_to_simplified_only() -> None:
 
 
 def test_t2s_table_matches_opencc() -> None:
-    opencc = pytest.importorskip("opencc")
+    import opencc
+
     from tierwise.tags.normalize import build_t2s_table
 
     conv = opencc.OpenCC("t2s")
