@@ -3,12 +3,7 @@ receiver, and the Flows page of the dashboard in a real browser (Debian's Chromi
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,18 +11,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
-from typer.testing import CliRunner
 
-from tierwise.cli import app as cli
+from service.service_testkit import CHROMIUM, CHROMIUM_ARGS, reader_key, serving
 from tierwise.project import Project
 from tierwise.store import Store
 
 from .receiver import Receiver
 
 SECRET = "service-secret"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
 
 
 @pytest.fixture
@@ -80,44 +71,15 @@ def test_routes_and_background_deliverer(shop, monkeypatch):
         project.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_flows_page_in_the_browser(shop, tmp_path):
-    made = CliRunner().invoke(cli, ["keys", "create", "-p", str(shop), "--scope",
-                                    "profiles:read", "--name", "dash", "--json"])  # fmt: skip
-    assert made.exit_code == 0, made.output
-    key = json.loads(made.stdout)[0]["key"]
-    port = _free_port()
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {k: v for k, v in os.environ.items() if k != "TIERWISE_FLOWS_SECRET"}
-    env["PYTHONPATH"] = src + os.pathsep + os.environ.get("PYTHONPATH", "")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from tierwise.cli import main; main()", "serve", "-p",
-         str(shop), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("tierwise serve did not start: " + (proc.stdout.read() or ""))
-            time.sleep(0.3)
+    key = reader_key(shop)
+    with serving(shop, without=("TIERWISE_FLOWS_SECRET",)) as (base, _proc):
         h = {"Authorization": f"Bearer {key}"}
         flows = httpx.get(base + "/v1/flows", headers=h).json()
         assert flows["deliverer"]["why_not"] == "TIERWISE_FLOWS_SECRET is not set"
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=CHROMIUM_ARGS)  # fmt: skip
             page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
             page.goto(base + "/")
             page.fill("#key", key)
@@ -145,9 +107,6 @@ def test_flows_page_in_the_browser(shop, tmp_path):
             page.screenshot(path=tmp_path / "flows-zh.png", full_page=True)
             browser.close()
         assert (tmp_path / "flows-zh.png").stat().st_size > 10_000
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 LIVE = """\

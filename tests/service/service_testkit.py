@@ -82,8 +82,11 @@ def reader_key(project_dir: Path) -> str:
 
 
 @contextmanager
-def serving(project_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`tierwise serve` in a subprocess on a free local port: its base URL and process."""
+def serving(
+    project_dir: Path, *, without: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`tierwise serve` in a subprocess on a free local port (the environment variables
+    ``without`` left out): its base URL and process."""
     import httpx
     import pytest
 
@@ -91,7 +94,8 @@ def serving(project_dir: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     src = str(Path(__file__).resolve().parents[2] / "src")
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {k: v for k, v in os.environ.items() if k not in without}
+    env["PYTHONPATH"] = src + os.pathsep + os.environ.get("PYTHONPATH", "")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from tierwise.cli import main; main()", "serve", "-p",
          str(project_dir), "--port", str(port)],
