@@ -254,11 +254,7 @@ class Project:
             from tierwise.identity import apply_persons
 
             say("merging accounts into persons (identity)")
-            merged = apply_persons(tables, resolution)
-            if merged is not tables and config.features.rollups:
-                # the rollups are kept per account: a per-person run reads the merged rows
-                config = config.with_overrides({"features": {"rollups": False}})
-            tables = merged
+            tables = apply_persons(tables, resolution)
         say(f"computing features, scores and labels as of {as_of} on {engine}")
         result = compute_profiles(
             tables["customers"], tables["orders"], tables["events"], as_of,

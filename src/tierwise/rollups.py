@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import duckdb
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from tierwise.config import FeatureConfig
@@ -88,11 +89,22 @@ def _store_of(table: ir.Table) -> Store | None:
         return None
 
 
-def current_rollups(orders: ir.Table, cfg: FeatureConfig) -> RollupTables | None:
-    """The rollups of the writable tierwise store ``orders`` lives on, brought up to date
-    first; ``None`` when ``features.rollups`` is off, the tables are not in such a store
-    (Spark, Parquet) or the store is read-only (the caller reads the raw rows)."""
-    store = _store_of(orders) if cfg.rollups else None
+def _is_stored(table: ir.Table, name: str) -> bool:
+    """Whether ``table`` is the store's own table ``name`` as it stands (the rollups summarise
+    exactly that; a derived table — accounts merged into persons, a filter — is not it)."""
+    op = table.op()
+    return isinstance(op, ops.DatabaseTable) and op.name == name
+
+
+def current_rollups(
+    orders: ir.Table, cfg: FeatureConfig, events: ir.Table | None = None
+) -> RollupTables | None:
+    """The rollups of the writable tierwise store ``orders`` (and ``events``) are the tables
+    of, brought up to date first; ``None`` when ``features.rollups`` is off, the tables are
+    derived from the stored ones or not in such a store (Spark, Parquet), or the store is
+    read-only (the caller reads the raw rows)."""
+    stored = _is_stored(orders, "orders") and (events is None or _is_stored(events, "events"))
+    store = _store_of(orders) if cfg.rollups and stored else None
     if store is None:
         return None
     try:
@@ -114,7 +126,7 @@ def features_for_run(
 ) -> ir.Table:
     """`customer_features` for a run: with ``features.rollups: true``, from the rollups when the
     tables live in a writable tierwise store (brought up to date first), else from raw rows."""
-    rollups = current_rollups(orders, cfg)
+    rollups = current_rollups(orders, cfg, events)
     return customer_features(
         customers, orders, events, as_of, cfg, columns=columns, rollups=rollups
     )
