@@ -140,6 +140,8 @@ class Project:
         from tierwise.io import ImportOptions
 
         options.setdefault("quarantine_dir", self.directory / "quarantine")
+        # identifier types the project keeps in clear (only identities files carry them)
+        options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return ImportOptions(**options)
 
     def import_file(
@@ -148,8 +150,6 @@ class Project:
         """Import a CSV/Excel/Parquet/JSON Lines file; see `tierwise.io.import_file`."""
         from tierwise.io import import_file
 
-        if entity == "identities":
-            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_file(
             self.store, entity, path, mapping=mapping, options=self._options(options)
         )
@@ -160,8 +160,6 @@ class Project:
         """Import a pandas/polars DataFrame or Arrow table; see `tierwise.io.import_frame`."""
         from tierwise.io import import_frame
 
-        if entity == "identities":
-            options.setdefault("clear_identifier_types", tuple(self.config.identity.clear_types))
         return import_frame(
             self.store, entity, data, source=source, mapping=mapping,
             options=self._options(options),
