@@ -116,8 +116,9 @@ def test_refused_payload_goes_to_the_dead_letter_at_once(tmp_path):
 
 
 def test_a_webhook_that_times_out_loses_and_doubles_nothing(tmp_path):
-    settings = Delivery(max_attempts=5, backoff_seconds=0.05, timeout_seconds=0.3, batch=8)
-    with Receiver(SECRET, slow_seconds=1.0) as rx:
+    # a timeout well above a loaded machine's answer time, so only the slowed keys time out
+    settings = Delivery(max_attempts=5, backoff_seconds=0.05, timeout_seconds=1.5, batch=8)
+    with Receiver(SECRET, slow_seconds=3.0) as rx:
         store = filled(tmp_path / "s.duckdb", rx.url, 20)
         rx.slow = {"key00004": 1, "key00011": 2}
         with Deliverer(store, settings, secret=SECRET) as d:
