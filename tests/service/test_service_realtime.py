@@ -142,3 +142,40 @@ def test_crossings_as_they_happen_equal_the_batch_crossings(demo_project_dir, tm
         assert all(c["crossed_at"] > "2025-12-01" for c in later.json()["crossings"])
     finally:
         api.close()
+
+
+def test_a_customer_back_after_the_lookback_is_scored_without_reading_the_store(
+    demo_project_dir, tmp_path, monkeypatch
+):
+    api = _fresh(demo_project_dir, tmp_path)
+    lookback = dt.timedelta(days=api.project.config.features.intention.lookback_days)
+    start = dt.datetime(2023, 3, 1, 9, 30)
+    ids = ["C000001", "C000002", "C000003"]
+
+    def ev(k: int, cid: str, at: dt.datetime, etype: str = "comment") -> dict:
+        return {"event_id": f"back-{k}", "customer_id": cid, "occurred_at": at.isoformat(),
+                "event_type": etype, "channel": "douyin"}  # fmt: skip
+
+    try:
+        _post_all(api, [[ev(i, c, start + dt.timedelta(hours=i)) for i, c in enumerate(ids)]])
+        reads: list[int] = []
+        store = api.service.project.store
+        real = store.events_since
+        monkeypatch.setattr(store, "events_since", lambda since: reads.append(1) or real(since))
+        back = start + lookback + dt.timedelta(days=3)
+        crossings = _post_all(api, [[
+            ev(10, "C000001", back), ev(11, "C000001", back + dt.timedelta(hours=1), "share"),
+            ev(12, "C000002", back + dt.timedelta(days=1)),
+            ev(13, "C000004", back),  # no weighted event before: starts from nothing
+        ]])  # fmt: skip
+        assert reads == []
+        at = back + dt.timedelta(days=2)
+        batch = _batch_scores(api.project, at)
+        for cid in ("C000001", "C000002", "C000003", "C000004"):
+            got = api.service.tracker.score_at(cid, at).score
+            assert got == pytest.approx(batch.get(cid, 0.0), rel=1e-9, abs=1e-12), cid
+        assert api.service.tracker.score_at("C000003", at).score == 0.0
+        assert batch["C000001"] > batch["C000004"] > 0
+        assert all(c["customer_id"] != "C000003" for c in crossings)
+    finally:
+        api.close()

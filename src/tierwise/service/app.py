@@ -55,8 +55,9 @@ class Service:
             store, self.project.config.features.intention, grade_thresholds(self.project.config)
         )
         self.tracker.rebuild()
-        self.profiles = SnapshotCache(store, settings.cache_customers)
+        self.profiles = SnapshotCache(store, settings.cache_customers, settings.cache_profiles)
         self._dates: list[dt.date] | None = None
+        self._hold_latest()
         self.runs = Runs(self.project, on_done=self.forget_snapshots)
         self.backtests: Any = None
         """The background backtests (`tierwise.service.models.Backtests`), set by the app."""
@@ -78,10 +79,17 @@ class Service:
         self._keys.clear()
 
     def forget_snapshots(self) -> None:
-        """Drop what is held of the snapshots (a run wrote one)."""
+        """Drop what is held of the snapshots (a run wrote one) and hold the newest."""
         with self.lock:
             self.profiles.clear()
             self._dates = None
+            self._hold_latest()
+
+    def _hold_latest(self) -> None:
+        """Load the newest snapshot now rather than at the first lookup after a run."""
+        dates = self.snapshot_dates()
+        if dates:
+            self.profiles.load(dates[-1])
 
     def snapshot_dates(self) -> list[dt.date]:
         """As-of days of the stored snapshots, oldest first (held until a run ends)."""

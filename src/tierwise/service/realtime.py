@@ -157,14 +157,19 @@ class IntentionTracker:
         crossings: list[dict[str, Any]] = []
         exact: dict[str, list[dict[str, Any]]] = {}
         for cid, evs in by_customer.items():
+            first = evs[0]["occurred_at"]
             st = states.get(cid)
-            if st is None or evs[0]["occurred_at"] <= st.at:
+            if st is None or (st.at < first and first - st.at >= self._lookback):
+                # The states mirror every weighted event stored (rebuilt at start, then fed
+                # each import): none yet, or every one counted has left the lookback.
+                st = _State(0.0, first, None)
+            elif first <= st.at:
                 exact[cid] = evs
                 continue
-            if st.oldest is not None and evs[-1]["occurred_at"] - st.oldest >= self._lookback:
-                exact[cid] = evs
+            oldest = st.oldest or first
+            if evs[-1]["occurred_at"] - oldest >= self._lookback:
+                exact[cid] = evs  # some counted event leaves the lookback within the batch
                 continue
-            oldest = st.oldest or evs[0]["occurred_at"]
             score, at = st.score, st.at
             for ev in evs:
                 before = score * self._decay((ev["occurred_at"] - at).total_seconds())
@@ -255,6 +260,8 @@ class IntentionTracker:
         if st is not None:
             if st.at < at and (st.oldest is None or at - st.oldest < self._lookback):
                 score = st.score * self._decay((at - st.at).total_seconds())
+            elif st.at <= at and at - st.at >= self._lookback:
+                pass  # every event the state counts has left the lookback: nothing to read
             else:
                 history = self._history(customer_id, at)
                 before = [ev for ev in history if ev["occurred_at"] < at]

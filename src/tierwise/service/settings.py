@@ -33,7 +33,10 @@ class ServiceSettings(BaseSettings):
     page_limit : int
         Most rows one page of a listing returns.
     cache_customers : int
-        Snapshots of up to this many customers are held in memory for fast lookups.
+        Snapshots of up to this many customers are held in memory, profiles and labels.
+    cache_profiles : int
+        Snapshots of up to this many customers keep their profiles in memory (labels are
+        read from the store).
     """
 
     model_config = SettingsConfigDict(env_prefix="TIERWISE_SERVICE_", extra="forbid")
@@ -47,3 +50,4 @@ class ServiceSettings(BaseSettings):
     pii_fields: list[str] = ["gender", "city", "age_band", "referrer_id", "text"]
     page_limit: int = Field(1000, gt=0)
     cache_customers: int = Field(200_000, ge=0)
+    cache_profiles: int = Field(2_000_000, ge=0)
