@@ -30,7 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=2000)
     args = parser.parse_args()
-    from tierwise.demo_flows import plant_demo_flows
+    from tierwise.demo.flows import plant_demo_flows
     from tierwise.flows import Deliverer
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)

@@ -4,7 +4,7 @@ Usage::
 
     python bench/bench_identity.py [--customers 200000] [--seed 11]
 
-Links are planted by :func:`tierwise.demo_identities.plant_identities` on a bare list of
+Links are planted by :func:`tierwise.demo.identities.plant_identities` on a bare list of
 customers (no orders or events are needed), phones and emails hashed as an import would
 (:func:`tierwise.identity.protect_records`), then :func:`tierwise.identity.resolve` runs
 under the default rules. The reference is the textbook union-find (path halving, union by
@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from tierwise.config import Config
 from tierwise.demo import DemoShop
-from tierwise.demo_identities import pair_scores, plant_identities
+from tierwise.demo.identities import pair_scores, plant_identities
 from tierwise.identity import protect_records, resolve
 
 

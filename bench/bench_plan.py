@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tierwise.demo_run import run_demo
+from tierwise.demo.run import run_demo
 from tierwise.project import Project
 
 BUDGET_S = 30.0
@@ -104,16 +104,21 @@ def main() -> int:
                              meta={})  # fmt: skip
         p.plan(earlier)
         prep = time.perf_counter() - t0
-        print(f"prepared {args.customers:,} customers, {sends.num_rows:,} sends, "
-              f"{len(opted):,} opt-outs, one earlier plan in {prep:.0f} s", flush=True)
+        print(
+            f"prepared {args.customers:,} customers, {sends.num_rows:,} sends, "
+            f"{len(opted):,} opt-outs, one earlier plan in {prep:.0f} s",
+            flush=True,
+        )
         t, cpu = time.perf_counter(), time.process_time()
         result = p.plan(as_of)
         took, cpu = time.perf_counter() - t, time.process_time() - cpu
         p.close()
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
     print(f"plan rows: {result.rows.num_rows:,} ({counts})")
-    print(f"tierwise plan: {took:.1f} s wall ({cpu:.1f} s CPU) for {args.customers:,} customers; "
-          f"budget {BUDGET_S:.0f} s; ratio {took / BUDGET_S:.2f}")
+    print(
+        f"tierwise plan: {took:.1f} s wall ({cpu:.1f} s CPU) for {args.customers:,} customers; "
+        f"budget {BUDGET_S:.0f} s; ratio {took / BUDGET_S:.2f}"
+    )
     return 0 if took <= BUDGET_S else 1
 
 

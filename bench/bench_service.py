@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tierwise.demo_run import run_demo
+from tierwise.demo.run import run_demo
 from tierwise.project import Project
 from tierwise.service import create_key
 

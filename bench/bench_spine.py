@@ -254,7 +254,6 @@ def _score_sql(as_of: dt.date, f: FeatureConfig) -> str:
     )
 
 
-
 def compare(ours: pa.Table, ref: pa.Table) -> list[str]:
     """Columns whose values differ between the two results (floats to 1e-9)."""
     diffs = []
@@ -446,8 +445,11 @@ def run_job(name: str, work: Path, args: argparse.Namespace) -> dict:
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_mib"] = usage.ru_maxrss / 1024
     result["load"] = os.getloadavg()[0]
-    print(f" {result.get('seconds', 0):.1f} s, {result.get('cpu', 0):.1f} CPU s, "
-          f"{result['peak_mib']:.0f} MiB", flush=True)
+    print(
+        f" {result.get('seconds', 0):.1f} s, {result.get('cpu', 0):.1f} CPU s, "
+        f"{result['peak_mib']:.0f} MiB",
+        flush=True,
+    )
     return result
 
 
@@ -516,10 +518,17 @@ def table(res: dict) -> str:
         _row("building the rollups (first run only)", res["rollups"], None),
         _row("first run: rollups + features + all labels", first, ref),
         _row("full run (+ CLV fit, text tags)", res["full"], None, "≤ 90 s"),
-        _row(f"importing one more day ({res['import']['rows']:,} rows, importer)",
-             res["import"], None),
-        _row("daily re-run after it (rollups updated, features + all labels)", res["daily"],
-             ref, "≤ 10 s"),
+        _row(
+            f"importing one more day ({res['import']['rows']:,} rows, importer)",
+            res["import"],
+            None,
+        ),
+        _row(
+            "daily re-run after it (rollups updated, features + all labels)",
+            res["daily"],
+            ref,
+            "≤ 10 s",
+        ),
     ]
     loads = [r["load"] for r in res.values() if isinstance(r, dict) and "load" in r]
     rows.append(f"\nPeak RSS target: ≤ 4 GiB in each job. Load average (1 min) after each "
@@ -536,7 +545,7 @@ def write_readme(path: Path, n: int, text: str) -> None:
     doc = path.read_text("utf-8") if path.exists() else ""
     block = f"{begin}\n{text}\n{end}"
     if begin in doc and end in doc:
-        doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end):]
+        doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end) :]
     else:
         doc = doc.rstrip("\n") + f"\n\n### {n:,} customers\n\n{block}\n"
     path.write_text(doc, "utf-8")

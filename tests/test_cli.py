@@ -50,7 +50,10 @@ def test_chinese_output_and_80_columns(shop):
 
     help_zh = subprocess.run(
         [sys.executable, "-c", "from tierwise.cli import main; main()", "--lang", "zh", "--help"],
-        capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        check=True,
     ).stdout  # help text is chosen when the command starts
     assert "客户分层运营" in help_zh and "seed" not in help_zh.lower()
     assert "seed 0" not in runner.invoke(app, ["intention", "--help"]).output

@@ -45,8 +45,10 @@ CASES = [
     (("show", "C1", "-p", "{nosnap}"), "no snapshot yet"),
     (("show", "C1", "-p", "{demo}", "--as-of", "2020-01-01"), "no snapshot as of 2020-01-01"),
     (("show", "nobody", "-p", "{demo}"), "no customer 'nobody'"),
-    (("export", "labels", "{root}/l.csv", "-p", "{demo}", "--as-of", "2020-01-01"),
-     "no snapshot as of 2020-01-01"),
+    (
+        ("export", "labels", "{root}/l.csv", "-p", "{demo}", "--as-of", "2020-01-01"),
+        "no snapshot as of 2020-01-01",
+    ),
     (("export", "profiles", "{root}/missing/p.csv", "-p", "{demo}"), "does not exist"),
     (("export", "profiles", "{root}/p.txt", "-p", "{demo}"), "unknown format"),
     (("export", "things", "{root}/x.csv", "-p", "{demo}"), "export takes profiles or labels"),

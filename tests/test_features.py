@@ -119,9 +119,13 @@ def test_a_config_reading_fewer_features_keeps_their_values(demo_store):
 def test_only_the_rules_columns_and_ids(tiny_store):
     t = duckdb_tables(tiny_store)
     cfg = Config.default().features
-    f = customer_features(
-        t["customers"], t["orders"], t["events"], AS_OF, cfg, columns=["coupon_share"]
-    ).to_pandas().set_index("customer_id")
+    f = (
+        customer_features(
+            t["customers"], t["orders"], t["events"], AS_OF, cfg, columns=["coupon_share"]
+        )
+        .to_pandas()
+        .set_index("customer_id")
+    )
     assert list(f.columns[-3:]) == ["orders", "coupon_orders", "coupon_share"]
     assert f.loc["loyal", "coupon_share"] == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="unknown feature columns: nope"):

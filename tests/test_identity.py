@@ -275,7 +275,7 @@ def test_project_api_and_exports_never_show_clear_values(merged_run, tmp_path):
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     from tierwise.demo import generate_shop
-    from tierwise.demo_identities import plant_identities
+    from tierwise.demo.identities import plant_identities
 
     shop = plant_identities(generate_shop(3000, seed=7), seed=11)
     p = Project.init(tmp_path_factory.mktemp("planted") / "p")
@@ -288,7 +288,7 @@ def planted(tmp_path_factory):
 
 
 def test_planted_duplicates_are_found(planted):
-    from tierwise.demo_identities import pair_scores
+    from tierwise.demo.identities import pair_scores
 
     p, truth = planted
     scores = pair_scores(p.resolve_identities().person_map(), truth)
@@ -297,7 +297,7 @@ def test_planted_duplicates_are_found(planted):
 
 
 def test_planted_front_desk_phone_never_merges(planted):
-    from tierwise.demo_identities import FRONT_DESK_PHONE, pair_scores
+    from tierwise.demo.identities import FRONT_DESK_PHONE, pair_scores
 
     p, truth = planted
     res = p.resolve_identities()
@@ -321,7 +321,7 @@ def test_planted_front_desk_phone_never_merges(planted):
 
 
 def test_planted_rules_change_splits(planted):
-    from tierwise.demo_identities import pair_scores
+    from tierwise.demo.identities import pair_scores
 
     p, truth = planted
     full = p.resolve_identities()

@@ -49,7 +49,7 @@ def test_intention_grades_recover_the_truth(recovered):
 
 
 def test_demo_recovery_table_covers_every_planted_label(recovered):
-    from tierwise.demo_run import recovery
+    from tierwise.demo.run import recovery
 
     truth, prof = recovered
     table = recovery(truth, prof)

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from tierwise.cli import app
 from tierwise.demo import generate_shop
-from tierwise.demo_campaigns import write_demo_campaign
-from tierwise.demo_run import run_demo
+from tierwise.demo.campaigns import write_demo_campaign
+from tierwise.demo.run import run_demo
 from tierwise.project import CONFIG_FILE, Project
 from tierwise.report import SECTIONS
 

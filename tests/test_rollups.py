@@ -235,7 +235,7 @@ def _clv_frame(table) -> pa.Table:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_clv_inputs_from_the_rollup_equal_raw(seed, demo_shop):
-    from tierwise.lifetime_value import clv_inputs, clv_inputs_from_rollup
+    from tierwise.steps.clv import clv_inputs, clv_inputs_from_rollup
 
     store = Store(":memory:")
     shop = random_shop(seed) if seed == 1 else {e: getattr(demo_shop, e).to_pylist()

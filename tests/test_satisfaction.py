@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tierwise.config import Config
-from tierwise.demo_run import run_demo
+from tierwise.demo.run import run_demo
 from tierwise.errors import ConfigError
 from tierwise.project import Project
 from tierwise.satisfaction import (

@@ -15,12 +15,12 @@ from tierwise.backends import duckdb_tables
 from tierwise.cli import app
 from tierwise.clv.quadrant import axis_line, two_means_line
 from tierwise.config import Config
-from tierwise.demo_run import run_demo
+from tierwise.demo.run import run_demo
 from tierwise.errors import FittedStateError, TierwiseError
-from tierwise.lifetime_value import clv_inputs, margin_rates
 from tierwise.project import Project
 from tierwise.schemes.rfm import RFMBinner
 from tierwise.steps import Step, known_steps, load_step
+from tierwise.steps.clv import clv_inputs, margin_rates
 from tierwise.store import Store
 from tinyshop import insert, order
 

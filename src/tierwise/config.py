@@ -443,6 +443,7 @@ class DistributorsConfig(_Strict):
     category_key: str = "品类"
     commission: list[CommissionRule] = []
 
+
 class IdentityConfig(_Strict):
     """Identity unification: which identifiers join accounts into one person.
 

@@ -190,13 +190,12 @@ def _event_counts(
     return aggs
 
 
-def _aggregate(
-    table_aggs: tuple[ir.Table, dict[str, ir.Value]], need: set[str]
-) -> ir.Table | None:
+def _aggregate(table_aggs: tuple[ir.Table, dict[str, ir.Value]], need: set[str]) -> ir.Table | None:
     """Group the needed aggregates by customer (``None`` when none is needed)."""
     table, aggs = table_aggs
     wanted = {k: v for k, v in aggs.items() if k in need}
     return table.group_by("customer_id").aggregate(**wanted) if wanted else None
+
 
 def event_weight(events: ir.Table, cfg: IntentionConfig) -> ir.FloatingValue:
     """Each event's undecayed intention weight: by channel and type, 0 when not weighted."""
@@ -455,9 +454,7 @@ def customer_features(
         "annual_purchase_frequency": lambda: (
             t.orders.cast("float64") / ibis.greatest(t.tenure_days.cast("float64") / 365.0, 1.0)
         ),
-        "campaign_response_rate": lambda: _safe_div(
-            t.campaign_responses_365, t.campaign_sends_365
-        ),
+        "campaign_response_rate": lambda: _safe_div(t.campaign_responses_365, t.campaign_sends_365),
     }
     wanted = {c: make() for c, make in ratios.items() if c in need}
     if wanted:

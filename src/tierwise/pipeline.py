@@ -11,9 +11,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tierwise.config import Config
-from tierwise.lifetime_value import CLVResult
 from tierwise.schemes.rfm import RFMBinner
 from tierwise.steps import PreviousSnapshot, run_steps
+from tierwise.steps.clv import CLVResult
 
 __all__ = ["ProfileRun", "compute_profiles"]
 

@@ -478,12 +478,12 @@ class Project:
 
         Returns
         -------
-        tierwise.lifetime_value.CLVResult
+        tierwise.steps.clv.CLVResult
             Per-customer predictions, the fitted models (parameters, standard errors,
             confidence intervals) and the learned quadrant thresholds.
         """
         from tierwise.backends import duckdb_tables
-        from tierwise.lifetime_value import clv_inputs, fit_clv
+        from tierwise.steps.clv import clv_inputs, fit_clv
 
         as_of = as_of or self.default_as_of()
         cfg = self.config.clv.model_copy(update={"model": model} if model else {})

@@ -553,7 +553,8 @@ class Store:
             elif touched:
                 parts = " UNION ".join(
                     f"SELECT customer_id FROM _tw_days_{e} UNION SELECT customer_id FROM "
-                    f"_tw_custs_{e}" for e in touched
+                    f"_tw_custs_{e}"
+                    for e in touched
                 )
                 con.execute(f"CREATE OR REPLACE TEMP TABLE _tw_send_custs AS {parts}")
                 stats["sends_customers"] = self.one("SELECT count(*) FROM _tw_send_custs")[0]
@@ -700,7 +701,6 @@ class Store:
             sha256 VARCHAR, segment VARCHAR, definition VARCHAR, as_of DATE, customers BIGINT,
             columns VARCHAR, pii_unmasked BOOLEAN, masked_columns VARCHAR)""",
     }
-
 
     # -- plans and consent ----------------------------------------------------------------
     _PLAN_DDL: ClassVar[dict[str, str]] = {
@@ -1276,9 +1276,7 @@ class Store:
             self.con.execute(ddl)
         return True
 
-    def snapshot_column_changes(
-        self, column: str, previous: dt.date, as_of: dt.date
-    ) -> pa.Table:
+    def snapshot_column_changes(self, column: str, previous: dt.date, as_of: dt.date) -> pa.Table:
         """Customers whose profile ``column`` differs between two snapshots:
         ``customer_id, before, after`` (``before`` null for customers new in ``as_of``)."""
         new, old = self._require_snapshot(as_of), self._require_snapshot(previous)

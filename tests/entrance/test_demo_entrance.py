@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from tierwise.cli import app
 from tierwise.demo import generate_shop
-from tierwise.demo_entrance import ENTRANCES, plant_entrance
-from tierwise.demo_run import run_demo
+from tierwise.demo.entrance import ENTRANCES, plant_entrance
+from tierwise.demo.run import run_demo
 from tierwise.project import Project
 from tierwise.schema import CUSTOMERS, EVENTS, ORDERS
 

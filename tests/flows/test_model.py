@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tierwise.demo_flows import demo_flows_text
+from tierwise.demo.flows import demo_flows_text
 from tierwise.errors import ConfigError
 from tierwise.flows import load_flows, parse_wait
 

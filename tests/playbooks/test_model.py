@@ -25,8 +25,9 @@ RULE = {"id": "x", "when": {"scheme": "quadrant", "label": "butterfly"},
 
 def _vocab(columns=("customer_id", "quadrant", "behaviour", "behaviour_all", "tags",
                     "intention", "intention_score", "main_channel")):  # fmt: skip
-    return SnapshotVocabulary.from_config(Config.default(), columns, ["concern/price_sensitive",
-                                                                       "persona/parent"])
+    return SnapshotVocabulary.from_config(
+        Config.default(), columns, ["concern/price_sensitive", "persona/parent"]
+    )
 
 
 def test_default_playbook_holds_the_seeds_strategies():
@@ -42,7 +43,8 @@ def test_default_playbook_holds_the_seeds_strategies():
     assert pb.control.share == 0.10
     assert {(c.channel, c.max, c.days) for c in pb.caps} >= {("sms", 1, 7), ("all", 3, 30)}
     assert pf.selectors[("default", "rules", "butterfly_promotion")].describe() == (
-        "quadrant = butterfly")
+        "quadrant = butterfly"
+    )
 
 
 @pytest.mark.parametrize(

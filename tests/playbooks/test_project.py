@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tierwise.cli import app
-from tierwise.demo_campaigns import DEMO_EFFECTS, demo_playbooks, simulate_campaign
+from tierwise.demo.campaigns import DEMO_EFFECTS, demo_playbooks, simulate_campaign
 from tierwise.errors import ImportValidationError, StoreError
 from tierwise.project import Project
 from tierwise.schema import ENTITIES
@@ -55,13 +55,15 @@ def test_default_plan_follows_the_seeds(shop):
     with Project(d, read_only=True) as p:
         prof = p.profiles().set_index("customer_id")
     rows = result.rows.to_pandas()
-    planned = rows[rows.status == "planned"].merge(prof, left_on="customer_id",
-                                                         right_index=True, suffixes=("", "_p"))
+    planned = rows[rows.status == "planned"].merge(
+        prof, left_on="customer_id", right_index=True, suffixes=("", "_p")
+    )
     # do not wake the long-silent
     assert not (planned.intention == "long_silent").any()
     # no discount ads to those who share
-    sharers = planned.behaviour_all.fillna("").str.contains("kol|creator") | \
-        planned.general_tags_all.fillna("").str.contains("sharer")
+    sharers = planned.behaviour_all.fillna("").str.contains(
+        "kol|creator"
+    ) | planned.general_tags_all.fillna("").str.contains("sharer")
     assert not planned[sharers].offer.isin(["discount", "coupon", "promotion"]).any()
     # self-directed: product information only, through their own channel
     own = planned[planned.behaviour_all.fillna("").str.contains("self_directed")]
@@ -200,11 +202,13 @@ def test_uplift_recovers_the_planted_effects(fresh_shop):
         with pytest.raises(StoreError, match="no plan of playbook 'demo' of"):
             p.uplift("demo", since=demo.as_of, plan_day=later - dt.timedelta(days=1))
     assert {r["rule"]: r["n_control"] for r in again.rows} == {
-        r: v["n_control"] for r, v in rows.items()}
+        r: v["n_control"] for r, v in rows.items()
+    }
     assert any(str(later) in n and "left out" in n for n in again.notes), again.notes
     # the same customers (float sums may differ in their last bits between two queries)
     assert [(r["rule"], r["n_treated"], r["n_control"]) for r in only.rows] == [
-        (r["rule"], r["n_treated"], r["n_control"]) for r in again.rows]
+        (r["rule"], r["n_treated"], r["n_control"]) for r in again.rows
+    ]
     for a, b in zip(only.rows, again.rows, strict=True):
         assert a["margin_diff"] == pytest.approx(b["margin_diff"], rel=1e-9, abs=1e-9)
     res = tw("uplift", "-p", d, "--playbook", "demo", "--since", "2025-12-31",
@@ -248,6 +252,7 @@ def test_a_rule_can_select_a_saved_segment(shop, tmp_path):
     cli = tw("plan", "-p", copy, "--playbook", "vip", "--as-of", demo.as_of)
     assert cli.exit_code == 0, cli.output
     (copy / "playbooks.yaml").write_text(
-        yaml.safe_dump(book).replace("big_spenders", "big_spender"), encoding="utf-8")
+        yaml.safe_dump(book).replace("big_spenders", "big_spender"), encoding="utf-8"
+    )
     missing = tw("plan", "-p", copy, "--playbook", "vip", "--as-of", demo.as_of)
     assert missing.exit_code == 1 and "big_spender" in missing.output

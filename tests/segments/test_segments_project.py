@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tierwise.cli import app
-from tierwise.demo_run import run_demo
+from tierwise.demo.run import run_demo
 from tierwise.project import Project
 
 runner = CliRunner()
@@ -74,9 +74,7 @@ def test_segment_python_api_formats_and_counts(shop):
         assert (count.customers, count.total) == (len(want), len(prof))
         assert [r["customer_id"] for r in count.sample] == sorted(want)[:3]
         earlier = p.segment("orders >= 2", EARLIER)
-        assert set(earlier.customer_id) == set(
-            p.profiles(EARLIER).query("orders >= 2").customer_id
-        )
+        assert set(earlier.customer_id) == set(p.profiles(EARLIER).query("orders >= 2").customer_id)
 
 
 def test_cli_add_list_show_count(shop):

@@ -17,7 +17,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def demo_project_dir(tmp_path_factory) -> Path:
     """A 300-customer demo shop, imported and run once for the whole session (not changed)."""
-    from tierwise.demo_run import run_demo
+    from tierwise.demo.run import run_demo
 
     d = tmp_path_factory.mktemp("service") / "shop"
     run_demo(d, n_customers=300, seed=5)
@@ -45,7 +45,7 @@ def api(project_dir):
 def planned_project_dir(demo_project_dir, tmp_path_factory) -> Path:
     """A copy of the demo shop with a stored default plan and the demo playbook's plan, its
     sends and the orders that followed imported (for the plan, uplift and model pages)."""
-    from tierwise.demo_campaigns import write_demo_campaign
+    from tierwise.demo.campaigns import write_demo_campaign
     from tierwise.project import Project
 
     d = tmp_path_factory.mktemp("planned") / "shop"

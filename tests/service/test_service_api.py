@@ -156,9 +156,9 @@ def test_oversize_batches_and_bodies_are_413(project_dir):
 
         r = api.post("/v1/events", content=chunks(), headers={"Content-Type": "application/json"})
         assert r.status_code == 413
-        assert api.project.store.one(
-            "SELECT count(*) FROM events WHERE event_id LIKE 'big-%'"
-        )[0] == 0
+        assert (
+            api.project.store.one("SELECT count(*) FROM events WHERE event_id LIKE 'big-%'")[0] == 0
+        )
     finally:
         api.close()
 
@@ -281,6 +281,7 @@ def test_entrance_and_distributor_reports(api):
     assert bad.status_code == 422 and "--by must be one of" in bad.json()["detail"]
     dist = api.get("/v1/distributors").json()["rows"]
     assert dist and {"distributor_id", "commission", "influence_score"} <= set(dist[0])
+
 
 def test_funnel_and_member_moves_equal_the_library(api):
     got = api.get("/v1/funnel").json()

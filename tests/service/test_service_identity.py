@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tierwise.demo import generate_shop
-from tierwise.demo_identities import plant_identities
+from tierwise.demo.identities import plant_identities
 
 
 def test_merged_person_is_served_without_clear_identifiers(api):

@@ -129,8 +129,9 @@ def test_crossings_as_they_happen_equal_the_batch_crossings(demo_project_dir, tm
         on_mark = {c["event_id"] for c in live if any(abs(c["score_after"] - t) < 1e-9
                                                        for t in marks)}  # fmt: skip
         assert len(on_mark) < len(live) / 5
-        assert sorted((c["event_id"], c["grade"]) for c in live if c["event_id"] not in on_mark) \
-            == sorted((c["event_id"], c["grade"]) for c in batch if c["event_id"] not in on_mark)
+        assert sorted(
+            (c["event_id"], c["grade"]) for c in live if c["event_id"] not in on_mark
+        ) == sorted((c["event_id"], c["grade"]) for c in batch if c["event_id"] not in on_mark)
         by_id = {c["event_id"]: c for c in live}
         for c in batch:
             if c["event_id"] in on_mark:

@@ -241,8 +241,13 @@ def emit(
                 pad = " " * (label - cell_len(str(col)))
                 out.print(f"  {col}{pad}  {value}", highlight=False, markup=False)
         return
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for col, numeric, need in widths:
         table.add_column(str(col), overflow="fold", min_width=need,
                          justify="right" if numeric else "left")  # fmt: skip

@@ -218,7 +218,7 @@ def demo(
     force: Annotated[bool, typer.Option(help="Start over if the folder holds a project.")] = False,
 ) -> None:
     """Generate a demo shop, import it, run the tiering and print a summary."""
-    from tierwise.demo_run import run_demo
+    from tierwise.demo.run import run_demo
 
     with out.status("starting…") as status:
         result = run_demo(

@@ -384,7 +384,7 @@ def demo_campaign(
 ) -> None:
     """On a demo shop: plan the demo playbook and write a simulated send log and the orders
     that follow (planted effects) to import."""
-    from tierwise.demo_campaigns import write_demo_campaign
+    from tierwise.demo.campaigns import write_demo_campaign
 
     res = write_demo_campaign(project_dir(project), seed=seed)
     out.print(f"planned the demo playbook as of {res['as_of']}; wrote {res['sends']}, "

@@ -221,6 +221,7 @@ def read_consent_file(
     values = {c: _values(raw, cols.get(c)) for c in _CONSENT_COLUMNS}
     good, problems = [], []
     for i, row in enumerate(raw.rows.tolist()):
+
         def bad(col: str, value: Any, why: str, row: int = row) -> None:
             problems.append(Problem(raw.name, row, cols.get(col, col), value, f"{col}: {why}"))
 
@@ -287,6 +288,7 @@ def read_sends_file(
     unknown = set(known_customers(pa.array(values["customer_id"], pa.string())))
     good, problems = [], []
     for i, row in enumerate(raw.rows.tolist()):
+
         def bad(col: str, value: Any, why: str, row: int = row) -> None:
             problems.append(Problem(raw.name, row, cols.get(col, col), value, f"{col}: {why}"))
 
@@ -317,9 +319,13 @@ def read_sends_file(
             continue
         attrs = {"playbook": pb, "action": act}
         attrs |= {k: x for k, x in (("rule", v["rule"]), ("plan", plan)) if x is not None}
-        eid = v["event_id"] or "send-" + hashlib.sha256(
-            f"{v['customer_id']}|{at.isoformat()}|{pb}|{act}".encode()
-        ).hexdigest()[:20]
+        eid = (
+            v["event_id"]
+            or "send-"
+            + hashlib.sha256(
+                f"{v['customer_id']}|{at.isoformat()}|{pb}|{act}".encode()
+            ).hexdigest()[:20]
+        )
         good.append({
             "event_id": eid, "customer_id": v["customer_id"], "occurred_at": at,
             "event_type": "campaign_send", "channel": v["channel"], "text": None,

@@ -248,16 +248,14 @@ class PlaybookFile(_Strict):
                     self._known(c.channel, self.channels, f"{at}.channel", "channel")
                 if c.rule is not None and c.rule not in rules:
                     raise ValueError(
-                        f"{at}.rule: no rule {c.rule!r} in playbook {name}"
-                        f"{_closest(c.rule, rules)}"
+                        f"{at}.rule: no rule {c.rule!r} in playbook {name}{_closest(c.rule, rules)}"
                     )
         return self
 
     def _known(self, value: str | None, known: dict, at: str, what: str) -> None:
         if value is not None and value not in known:
             raise ValueError(
-                f"{at}: unknown {what} {value!r}{_closest(value, known)}; "
-                f"declare it under {what}s:"
+                f"{at}: unknown {what} {value!r}{_closest(value, known)}; declare it under {what}s:"
             )
 
     def playbook(self, name: str) -> Playbook:

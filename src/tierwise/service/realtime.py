@@ -84,9 +84,7 @@ class IntentionTracker:
         Grade name -> threshold (`grade_thresholds`).
     """
 
-    def __init__(
-        self, store: Store, cfg: IntentionConfig, thresholds: Mapping[str, float]
-    ) -> None:
+    def __init__(self, store: Store, cfg: IntentionConfig, thresholds: Mapping[str, float]) -> None:
         self.store = store
         self.cfg = cfg
         self.thresholds = sorted(thresholds.items(), key=lambda kv: -kv[1])

@@ -263,19 +263,21 @@ def customer(
         {**_plain(lab), "because": {"en": because(lab, "en"), "zh": because(lab, "zh")}}
         for lab in view["labels"]
     ]
-    return JSONResponse({  # already plain: no second encoding pass
-        "customer_id": customer_id,
-        "as_of": _plain(view["as_of"]),
-        "profile": _plain(profile),
-        "masked": [] if key.allows("pii:read") else masked,
-        "labels": labels,
-        "intention": {
-            "at": when.isoformat(timespec="seconds"),
-            "score": live.score,
-            "grade": live.grade,
-            "thresholds": dict(svc.tracker.thresholds),
-        },
-    })
+    return JSONResponse(
+        {  # already plain: no second encoding pass
+            "customer_id": customer_id,
+            "as_of": _plain(view["as_of"]),
+            "profile": _plain(profile),
+            "masked": [] if key.allows("pii:read") else masked,
+            "labels": labels,
+            "intention": {
+                "at": when.isoformat(timespec="seconds"),
+                "score": live.score,
+                "grade": live.grade,
+                "thresholds": dict(svc.tracker.thresholds),
+            },
+        }
+    )
 
 
 @router.get("/v1/customers/{customer_id}/timeline", tags=["customers"], responses=_ERRORS)
@@ -416,9 +418,7 @@ class RunRequest(BaseModel):
 
 @router.post("/v1/runs", tags=["runs"], status_code=202,
              responses={**_ERRORS, 409: {"description": "A run is going on."}})  # fmt: skip
-def start_run(
-    key: Admin, request: Request, body: RunRequest | None = None
-) -> dict[str, Any]:
+def start_run(key: Admin, request: Request, body: RunRequest | None = None) -> dict[str, Any]:
     """Start a run in the background; poll ``GET /v1/runs/{run_id}``."""
     svc = _service(request)
     try:
@@ -537,6 +537,7 @@ def member_moves(key: Reader, request: Request) -> dict[str, Any]:
     with svc.lock:
         rows = svc.project.member_moves(format="arrow").to_pylist()
     return _plain({"days": rows})
+
 
 # -- sentiment ------------------------------------------------------------------------------
 class SentimentTexts(BaseModel):

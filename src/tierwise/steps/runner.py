@@ -68,7 +68,11 @@ def _block(step: Step, config: Config) -> Any:
 
 
 def state_entry(
-    name: str, config: Config, state: dict[str, Any], *, fitted_on: str | None,
+    name: str,
+    config: Config,
+    state: dict[str, Any],
+    *,
+    fitted_on: str | None,
     reused: bool = False,
 ) -> dict[str, Any]:
     """A step's fitted state as stored with a snapshot."""

@@ -75,13 +75,13 @@ DEMO_EFFECTS: dict[str, PlantedEffect] = {
     "sharer_referral": PlantedEffect(0.20, 0.05, 200),
     "true_friend_care": PlantedEffect(0.45, 0.10, 1500),
     "high_intention_hard_sell": PlantedEffect(0.20, 0.15, 300, margin_rate=0.30),
-    "butterfly_promotion": PlantedEffect(0.15, 0.12, 2000, value_lift=-0.10,
-                                         margin_rate_change=-0.05),
+    "butterfly_promotion": PlantedEffect(
+        0.15, 0.12, 2000, value_lift=-0.10, margin_rate_change=-0.05
+    ),
     "new_welcome": PlantedEffect(0.10, 0.06, 150),
     "barnacle_coupon": PlantedEffect(0.40, 0.10, 60, margin_rate=0.30, margin_rate_change=-0.05),
     "medium_intention_nudge": PlantedEffect(0.08, 0.04, 200),
-    "churned_winback": PlantedEffect(0.04, 0.06, 150, margin_rate=0.30,
-                                     margin_rate_change=-0.05),
+    "churned_winback": PlantedEffect(0.04, 0.06, 150, margin_rate=0.30, margin_rate_change=-0.05),
     "low_intention_soft_touch": PlantedEffect(0.03, 0.00, 100),
 }
 """Planted effects of the ``demo`` playbook's rules. Two have none (self-directed buyers buy
@@ -181,8 +181,9 @@ def simulate_campaign(
     start = np.where(sent, base + jitter, base)
 
     def per_rule(attr: str, default: float) -> np.ndarray:
-        return df.rule.map(lambda r: getattr(effects[r], attr) if r in effects else default)\
-            .to_numpy(float)
+        return df.rule.map(
+            lambda r: getattr(effects[r], attr) if r in effects else default
+        ).to_numpy(float)
 
     p = per_rule("base_conversion", 0.0) + np.where(sent, per_rule("conversion_lift", 0.0), 0)
     converts = rng.random(n) < np.clip(p, 0, 1)
@@ -253,7 +254,7 @@ def write_demo_campaign(directory: str | Path, *, seed: int = 0, window_days: in
                               "move the file away")  # fmt: skip
     else:
         pb_file.write_text(
-            "# The demo playbook: see tierwise.demo_campaigns.\n"
+            "# The demo playbook: see tierwise.demo.campaigns.\n"
             + yaml.safe_dump(demo_playbooks(), allow_unicode=True, sort_keys=False),
             encoding="utf-8",
         )

@@ -7,7 +7,7 @@ import pandas as pd
 
 from tierwise.clv import simulate_nbd
 from tierwise.config import CLVConfig
-from tierwise.lifetime_value import CLV_COLUMNS, fit_clv
+from tierwise.steps.clv import CLV_COLUMNS, fit_clv
 
 
 def inputs_from_summary(summary: pd.DataFrame, unit_days: float = 7.0) -> pd.DataFrame:

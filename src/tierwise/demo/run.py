@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 
 from tierwise.demo import BEHAVIOUR_TYPES, generate_shop
-from tierwise.demo_entrance import plant_entrance
-from tierwise.demo_identities import pair_scores, plant_identities
+from tierwise.demo.entrance import plant_entrance
+from tierwise.demo.identities import pair_scores, plant_identities
 from tierwise.metrics import label_recovery, multilabel_recovery
 from tierwise.project import CONFIG_FILE, Project
 
