@@ -52,7 +52,7 @@ def labels_query(
     ``learned`` params (the quadrant's lines, and how each was chosen) join the config's.
     """
     src = _ident(profile_table)
-    parts: list[str] = []
+    parts: list[tuple[str, list[str]]] = []  # (condition, values of the label row)
     for name, scheme in config.schemes.items():
         all_params = scheme_params(scheme, name, learned)
         col, rule_col = _ident(name), _ident(rule_column(name))
@@ -69,28 +69,35 @@ def labels_query(
                 )
             else:
                 held = f"{rule_col} = {_q(lab.id)}"
-            parts.append(
-                f"SELECT customer_id, {_q(name)}, {_q(lab.id)}, {_q(lab.zh)}, {_q(lab.en)}, "
-                f"{col} = {_q(lab.id)}, {_q(' '.join(lab.when.split()))}, "
-                f"{_evidence(figures, params)} FROM {src} WHERE {held}"
-            )
+            parts.append((held, [
+                _q(name), _q(lab.id), _q(lab.zh), _q(lab.en), f"{col} = {_q(lab.id)}",
+                _q(" ".join(lab.when.split())), _evidence(figures, params),
+            ]))  # fmt: skip
         if scheme.default is not None:
             zh, en = scheme.display(scheme.default)
             figures = [n for n in all_names if n not in all_params]
             params = {n: all_params[n] for n in all_names if n in all_params}
-            parts.append(
-                f"SELECT customer_id, {_q(name)}, {col}, {_q(zh)}, {_q(en)}, true, "
-                f"'no rule held: default label', {_evidence(figures, params)} "
-                f"FROM {src} WHERE {rule_col} = {_q(DEFAULT_RULE)}"
-            )
+            parts.append((f"{rule_col} = {_q(DEFAULT_RULE)}", [
+                _q(name), col, _q(zh), _q(en), "true", "'no rule held: default label'",
+                _evidence(figures, params),
+            ]))  # fmt: skip
     if rfm is not None:
         figures = [*RFM_COLUMNS.values(), *RFM_COLUMNS]
         params = {f"edges_{c}": e for c, e in rfm.edges_.items()}
-        parts.append(
-            "SELECT customer_id, 'rfm', 'R' || r || 'F' || f || 'M' || m, "
-            "'RFM ' || rfm_code, 'RFM ' || rfm_code, true, "
-            "'score = 1 + edges exceeded (recency: reversed)', "
-            f"{_evidence(figures, params)} FROM {src} WHERE r IS NOT NULL"
-        )
-    cols = ", ".join(LABEL_COLUMNS)
-    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS t({cols})"
+        parts.append(("r IS NOT NULL", [
+            "'rfm'", "'R' || r || 'F' || f || 'M' || m", "'RFM ' || rfm_code",
+            "'RFM ' || rfm_code", "true", "'score = 1 + edges exceeded (recency: reversed)'",
+            _evidence(figures, params),
+        ]))  # fmt: skip
+    # One scan of the profile: each customer's labels come out together, in the profile's
+    # order, so that the rows of one customer sit in one block of the labels table.
+    keys = LABEL_COLUMNS[1:]
+    rows = []
+    for held, values in parts:
+        row = ", ".join(f"{_q(k)}: {v}" for k, v in zip(keys, values, strict=True))
+        rows.append(f"CASE WHEN {held} THEN {{{row}}} END")
+    fields = ", ".join(f"l.{k}" for k in keys)
+    return (
+        f"SELECT customer_id, {fields} FROM (SELECT customer_id, "
+        f"unnest(list_filter([{', '.join(rows)}], lambda x: x IS NOT NULL)) AS l FROM {src})"
+    )

@@ -365,22 +365,46 @@ class Store:
 
     def read_profiles(self, as_of: dt.date | None = None) -> pa.Table:
         """The profile table of one snapshot (the newest by default)."""
-        name = self._require_snapshot(as_of or self.latest_snapshot())
-        return self.arrow(f'SELECT * FROM "{name}" ORDER BY customer_id')
+        return self.profile_batches(as_of).read_all()
 
-    def read_labels(self, as_of: dt.date, customer_id: str | None = None) -> pa.Table:
-        """Labels with their evidence for one snapshot (optionally one customer)."""
+    def profile_batches(self, as_of: dt.date | None = None) -> pa.RecordBatchReader:
+        """The profile table of one snapshot in customer order, batch by batch."""
+        name = self._require_snapshot(as_of or self.latest_snapshot())
+        return self.con.sql(f'SELECT * FROM "{name}" ORDER BY customer_id').to_arrow_reader()
+
+    def read_labels(
+        self, as_of: dt.date, customer_id: str | None = None, *, evidence: bool = True
+    ) -> pa.Table:
+        """Labels with their evidence for one snapshot (optionally one customer; without
+        the evidence column when ``evidence`` is false), in customer order."""
+        return self.label_batches(as_of, customer_id, evidence=evidence).read_all()
+
+    def label_batches(
+        self, as_of: dt.date, customer_id: str | None = None, *, evidence: bool = True
+    ) -> pa.RecordBatchReader:
+        """`read_labels` batch by batch."""
         self._require_snapshot(as_of)
         sql = (
-            "SELECT customer_id, scheme, label, label_zh, label_en, is_primary, rule, evidence "
-            "FROM labels WHERE as_of = ?"
+            "SELECT customer_id, scheme, label, label_zh, label_en, is_primary, rule"
+            + (", evidence" if evidence else "")
+            + " FROM labels WHERE as_of = ?"
         )
         params: list = [as_of]
         if customer_id is not None:
             sql += " AND customer_id = ?"
             params.append(customer_id)
         order = " ORDER BY customer_id, scheme, is_primary DESC, label"
-        return self.arrow(sql + order, params)
+        return self.con.sql(sql + order, params=params).to_arrow_reader()
+
+    def label_evidence_samples(self, as_of: dt.date) -> pa.Table:
+        """One stored evidence per scheme and label of a snapshot (their figure names and
+        params are the same for every customer carrying the label)."""
+        self._require_snapshot(as_of)
+        return self.arrow(
+            "SELECT scheme, label, any_value(evidence) AS evidence FROM labels "
+            "WHERE as_of = ? GROUP BY scheme, label",
+            [as_of],
+        )
 
     # -- typed reads --------------------------------------------------------------------
     def newest_data_day(self) -> dt.date | None:

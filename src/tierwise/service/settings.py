@@ -35,8 +35,8 @@ class ServiceSettings(BaseSettings):
     cache_customers : int
         Snapshots of up to this many customers are held in memory, profiles and labels.
     cache_profiles : int
-        Snapshots of up to this many customers keep their profiles in memory (labels are
-        read from the store).
+        Snapshots of up to this many customers are held compactly (text dictionary-encoded,
+        label evidence rebuilt from the profile); larger ones are read at each lookup.
     """
 
     model_config = SettingsConfigDict(env_prefix="TIERWISE_SERVICE_", extra="forbid")
