@@ -22,6 +22,8 @@ import pandas as pd
 from tierwise.config import EntranceConfig, EntranceSource
 from tierwise.errors import ConfigError
 
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
 __all__ = [
     "ENTRANCE_COLUMNS",
     "UNKNOWN",
@@ -150,14 +152,27 @@ def _iso_times(values: pd.Series) -> list[str | None]:
     return [None if pd.isna(a) else pd.Timestamp(a).isoformat() for a in values]
 
 
-def _evidence_of(frame: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:
-    """The evidence of one touch per row of ``frame`` (columns ``<prefix>channel`` etc.)."""
-    cols = [frame[f"{prefix}{c}"].tolist() for c in ("channel", "value", "source", "row")]
-    ats = _iso_times(frame[f"{prefix}at"])
-    return [
-        {"channel": c, "value": v, "source": s, "row": str(r), "at": a}
-        for c, v, s, r, a in zip(*cols, ats, strict=True)
-    ]
+def json_texts(values: Sequence[Any] | pd.Series) -> np.ndarray:
+    """The JSON text of each value (an object array; missing values are ``null``), each
+    distinct value encoded once."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    encoded = np.array([_JSON.encode(u) for u in uniques] + ["null"], dtype=object)
+    return encoded[codes]
+
+
+def _evidence_of(frame: pd.DataFrame, prefix: str) -> np.ndarray:
+    """The evidence of one touch per row of ``frame`` (columns ``<prefix>channel`` etc.), as
+    JSON text."""
+    text = np.full(len(frame), "{", dtype=object)
+    for i, c in enumerate(("channel", "value", "source", "row", "at")):
+        if c == "row":
+            values = frame[f"{prefix}row"].astype(str)
+        elif c == "at":
+            values = _iso_times(frame[f"{prefix}at"])
+        else:
+            values = frame[f"{prefix}{c}"]
+        text = text + (", " if i else "") + f'"{c}": ' + json_texts(values)
+    return text + "}"
 
 
 def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
@@ -170,7 +185,7 @@ def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``customer_id``, ``entrance_channel``, ``entrance_kind``, ``entrance_at``,
         ``latest_channel``, ``latest_channel_at``, ``touches`` (how many) and ``evidence``
-        (a dict per customer).
+        (JSON text per customer: the first and latest touch and how many).
     """
     cols = ["customer_id", "entrance_channel", "entrance_kind", "entrance_at", "latest_channel",
             "latest_channel_at", "touches", "evidence"]  # fmt: skip
@@ -195,11 +210,10 @@ def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
         "latest_channel_at": pd.to_datetime(both.last_at).values,
         "touches": both.touches.values,
     })  # fmt: skip
-    firsts, lasts = _evidence_of(both, "first_"), _evidence_of(both, "last_")
-    out["evidence"] = [
-        {"first": f, "latest": la, "touches": int(n)}
-        for f, la, n in zip(firsts, lasts, both.touches.tolist(), strict=True)
-    ]
+    n_text = both.touches.astype("int64").astype(str).to_numpy(dtype=object)
+    first, latest = _evidence_of(both, "first_"), _evidence_of(both, "last_")
+    out["evidence"] = '{"first": ' + first + ', "latest": ' + latest + ', "touches": ' + n_text
+    out["evidence"] += "}"
     return out.reset_index(drop=True)
 
 
@@ -231,23 +245,19 @@ def signup_answers(customers: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.Dat
     (DataFrame, list of str)
         ``customer_id`` and ``signup_<key>`` (text) per key; and notes.
     """
-    cols = {f"signup_{k}": [] for k in keys}
-    ids: list[str] = []
-    bad: list[str] = []
-    read: dict[str, tuple[str | None, ...] | None] = {}  # each distinct form read once
+    ids = customers.customer_id.to_numpy(dtype=object)
+    codes, forms = pd.factorize(customers.attributes)  # each distinct form read once
     no_answers = (None,) * len(keys)
-    for cid, raw in zip(customers.customer_id, customers.attributes, strict=True):
-        answers: tuple[str | None, ...] | None = no_answers
-        if isinstance(raw, str) and raw.strip():
-            if raw not in read:
-                read[raw] = _answers_of(raw, keys)
-            answers = read[raw]
-            if answers is None:
-                bad.append(str(cid))
-                answers = no_answers
-        ids.append(cid)
-        for k, text in zip(keys, answers, strict=True):
-            cols[f"signup_{k}"].append(text)
+    answers: list[tuple[str | None, ...]] = []
+    unreadable = np.zeros(len(forms) + 1, dtype=bool)  # the last one: missing forms
+    for j, raw in enumerate(forms):
+        read = _answers_of(raw, keys) if isinstance(raw, str) and raw.strip() else no_answers
+        unreadable[j] = read is None
+        answers.append(no_answers if read is None else read)
+    answers.append(no_answers)
+    table = np.array(answers, dtype=object).reshape(len(answers), len(keys))
+    cols = {f"signup_{k}": table[codes, i] for i, k in enumerate(keys)}
+    bad = [str(c) for c in ids[unreadable[codes]]]
     notes = []
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")

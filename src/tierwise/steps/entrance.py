@@ -7,6 +7,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from tierwise.entrance import (
@@ -14,6 +15,7 @@ from tierwise.entrance import (
     UNKNOWN,
     entrance_touches,
     first_and_latest,
+    json_texts,
     signup_answers,
 )
 from tierwise.errors import ConfigError
@@ -25,17 +27,24 @@ __all__ = ["COLUMNS", "STEP", "EntranceStep"]
 
 COLUMNS = ENTRANCE_COLUMNS
 
-_JSON = json.JSONEncoder(ensure_ascii=False)
-
 _NO_TOUCH = {"reason": "no entrance touch: none of entrance.sources matched a row of this customer"}
 
 
-def _evidence_text(touch: Any, answers: dict[str, Any]) -> str:
-    """A customer's entrance evidence as JSON: the touches and the sign-up answers given."""
-    ev = dict(touch) if isinstance(touch, dict) else dict(_NO_TOUCH)
-    given = {c[7:]: v for c, v in answers.items() if isinstance(v, str)}
-    ev["signup"] = given or "no sign-up answers"
-    return _JSON.encode(ev)
+def _evidence_texts(touches: pd.Series, answers: pd.DataFrame) -> np.ndarray:
+    """Each customer's entrance evidence as JSON: the touches (`first_and_latest`'s JSON
+    text, or why there is none) and the sign-up answers given."""
+    n = len(answers)
+    signup = np.full(n, "", dtype=object)
+    given = np.zeros(n, dtype=bool)
+    for c in answers.columns:
+        has = np.fromiter((isinstance(v, str) for v in answers[c]), dtype=bool, count=n)
+        sep = np.where(given, ", ", "").astype(object)
+        signup = np.where(has, signup + sep + f'"{c[7:]}": ' + json_texts(answers[c]), signup)
+        given |= has
+    signup = np.where(given, "{" + signup + "}", '"no sign-up answers"').astype(object)
+    no_touch = json.dumps(_NO_TOUCH, ensure_ascii=False)
+    base = touches.where(touches.notna(), no_touch).str.slice(0, -1).to_numpy(dtype=object)
+    return base + ', "signup": ' + signup + "}"
 
 
 class EntranceStep(Step):
@@ -62,11 +71,7 @@ class EntranceStep(Step):
         frame["latest_channel"] = frame.latest_channel.where(known, UNKNOWN)
         answer_cols = [f"signup_{k}" for k in cfg.attributes]
 
-        answers_given = [frame[c].tolist() for c in answer_cols]
-        frame["entrance_evidence"] = [
-            _evidence_text(ev, dict(zip(answer_cols, given, strict=True)))
-            for ev, *given in zip(frame.evidence.tolist(), *answers_given, strict=True)
-        ]
+        frame["entrance_evidence"] = _evidence_texts(frame.evidence, frame[answer_cols])
         types = {c: ENTRANCE_COLUMNS[c] for c in ENTRANCE_COLUMNS if c != "entrance_segment"}
         schema = ibis.schema({"customer_id": "string", **dict.fromkeys(answer_cols, "string"),
                               **types})  # fmt: skip
