@@ -314,8 +314,8 @@ class Store:
             What produced the snapshot (config, fitted edges), stored as JSON.
         """
         name = self.profile_table_name(as_of)
-        # Customer order makes a point lookup read one block of the profile and, as each
-        # label's rows come from a scan of it, one block per label of the labels table.
+        # Customer order makes a point lookup read one block of the profile and, as the
+        # labels come from one scan of it (a customer's together), one block of the labels.
         profiles = profiles.sort_by("customer_id")
         with self.transaction() as con:
             con.register("_profiles_in", profiles)

@@ -67,8 +67,11 @@ def _json_value(value: Any) -> Any:
     """A profile value as the store's evidence JSON gives it back once parsed."""
     if isinstance(value, decimal.Decimal):
         return float(value)
-    if isinstance(value, dt.date):  # datetime too: "YYYY-MM-DD HH:MM:SS[.ffffff]"
-        return str(value)
+    if isinstance(value, dt.datetime):  # as DuckDB writes it: no trailing zeros in .ffffff
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return text + f".{value.microsecond:06d}".rstrip("0") if value.microsecond else text
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value
 
 
@@ -95,8 +98,8 @@ class SnapshotCache:
     max_customers : int
         Snapshots up to this size are held whole, profiles and labels.
     max_profiles : int, optional
-        Snapshots up to this size keep their profiles (labels are read from the store);
-        ``max_customers`` by default.
+        Snapshots up to this size are held compactly (a label's evidence rebuilt from the
+        profile row); ``max_customers`` by default.
     """
 
     def __init__(self, store: Store, max_customers: int, max_profiles: int | None = None) -> None:
