@@ -75,3 +75,12 @@ def test_missing_columns_and_no_tags() -> None:
     assert customer_tags(EVENTS, text_col="text").shape[0] > 0
     empty = customer_tags(EVENTS.iloc[[3, 6]])
     assert empty.empty and "rank" in empty.columns
+
+
+def test_a_text_of_white_space_counts_as_empty():
+    from tierwise.tags.portraits import _nonempty
+
+    texts = ["", " ", "\u3000", "\t\n", "\u00a0", "好", " 好 ", None, float("nan"), "a\u3000"]
+    python = [isinstance(t, str) and bool(t.strip()) for t in texts]
+    assert _nonempty(pd.Series(texts, dtype=object)).tolist() == python
+    assert _nonempty(pd.Series([1, "x", ""], dtype=object)).tolist() == [False, True, False]

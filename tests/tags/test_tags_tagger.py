@@ -206,3 +206,20 @@ def test_batch_equals_one_by_one(texts: list[str | None]) -> None:
     t = _SHARED
     batch = t.tag(texts)
     assert batch == [t.tag_text(x) for x in texts]
+
+
+def test_repeated_texts_are_tagged_once_and_each_gets_its_tags(tagger):
+    import random
+
+    texts = pd.read_csv(LABELLED)["review"].astype(str).tolist()[:150]
+    rng = random.Random(4)
+    many = [rng.choice(texts) for _ in range(600)] + [None, "", float("nan")]
+    rng.shuffle(many)
+    table = tagger.tag_table(many)
+    assert table["row"].is_monotonic_increasing
+    def rows(frame: pd.DataFrame) -> list[tuple]:
+        return [tuple(map(str, r)) for r in frame.drop(columns="row").itertuples(index=False)]
+
+    for i, text in enumerate(many):
+        assert rows(table[table["row"] == i]) == rows(tagger.tag_table([text])), text
+    assert len(table) > 300

@@ -7,7 +7,6 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
 from tierwise.features import cutoff_of
 from tierwise.steps.base import Step, StepContext, StepResult
@@ -31,6 +30,7 @@ class TextTagsStep(Step):
     def run(self, profile: ir.Table, ctx: StepContext, state: dict[str, Any] | None
             ) -> StepResult:  # fmt: skip
         from tierwise.tags import Tagger, customer_tags, load_lexicon, top_tags
+        from tierwise.tags.portraits import join_runs
 
         cfg = ctx.config.tags
         events = ctx.tables["events"]
@@ -41,10 +41,10 @@ class TextTagsStep(Step):
         table = customer_tags(texts.select("customer_id", "text").to_pandas(), tagger=tagger)
         top = top_tags(table, k=cfg.top_k, tagger=tagger)
         ids = table.assign(tag=table.major.astype(str) + "/" + table.minor.astype(str))
-        per = ids.groupby("customer_id", sort=True)
         persona = table[table.major == "persona"].sort_values(["customer_id", "rank"])
         price = table[table.minor == "price_sensitive"].set_index("customer_id")
-        portrait = pd.DataFrame({"tags": per.tag.agg(";".join)}).reset_index()
+        portrait = join_runs(ids.customer_id, ids.tag, ";").rename("tags")
+        portrait = portrait.rename_axis("customer_id").reset_index()
         portrait = portrait.merge(top[["customer_id", "top_tags"]], on="customer_id", how="left")
         # "" rather than a missing value: Spark reads a missing string of an in-memory table as
         # the text "NaN"; it is turned back into null below

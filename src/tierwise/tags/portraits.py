@@ -11,11 +11,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierwise.errors import ConfigError
 from tierwise.tags.tagger import Tagger, _default_tagger
 
-__all__ = ["customer_tags", "segment_tag_distribution", "top_tags"]
+__all__ = ["customer_tags", "join_runs", "segment_tag_distribution", "top_tags"]
 
 CUSTOMER_TAG_COLUMNS = (
     "major",
@@ -83,7 +84,7 @@ def customer_tags(
     texts = df[text_col]
     tab = tagger.tag_table(texts, min_confidence=min_confidence)
     cust = df[customer_col].to_numpy()
-    nonempty = texts.map(lambda t: isinstance(t, str) and bool(t.strip())).to_numpy()
+    nonempty = _nonempty(texts)
     n_cust = pd.Series(nonempty).groupby(cust).sum()
     if tab.empty:
         out = pd.DataFrame(
@@ -110,6 +111,29 @@ def customer_tags(
     out["rank"] = out.groupby(customer_col, sort=False).cumcount().astype(np.int64) + 1
     cols = [customer_col, *CUSTOMER_TAG_COLUMNS]
     return _out(out[cols].reset_index(drop=True), arrow)
+
+
+def _nonempty(texts: pd.Series) -> np.ndarray:
+    """Whether each text holds more than white space (missing: no)."""
+    try:
+        arr = pa.array(texts, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return texts.map(lambda t: isinstance(t, str) and bool(t.strip())).to_numpy(dtype=bool)
+    filled = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0)
+    return pc.fill_null(filled, False).to_numpy(zero_copy_only=False)
+
+
+def join_runs(keys: pd.Series, texts: Any, sep: str) -> pd.Series:
+    """``texts`` joined with ``sep`` over each run of equal ``keys`` (a frame sorted by key
+    keeps its order within the key), indexed by key; vectorised with Arrow."""
+    k = keys.to_numpy(dtype=object)
+    n = len(k)
+    if n == 0:
+        return pd.Series([], dtype=object)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    offsets = pa.array(np.append(starts, n), pa.int32())
+    lists = pa.ListArray.from_arrays(offsets, pa.array(texts, pa.string()))
+    return pd.Series(pc.binary_join(lists, sep).to_pylist(), index=k[starts], dtype=object)
 
 
 def top_tags(
@@ -154,22 +178,20 @@ def top_tags(
             return f"{major}/{minor}"
         return rule.zh if lang == "zh" else rule.en
 
-    labels = [
-        f"{name(a, b)}×{n}"
-        for a, b, n in zip(
-            df["major"].astype(str), df["minor"].astype(str), df["n_texts"], strict=True
-        )
-    ]
-    df = df.assign(_label=labels)
+    pairs = df["major"].astype(str) + "\x00" + df["minor"].astype(str)
+    codes, uniques = pd.factorize(pairs)
+    names = np.array([name(*u.split("\x00")) for u in uniques] + [""], dtype=object)
+    labels = names[codes] + "×" + df["n_texts"].astype("int64").astype(str).to_numpy(object)
     g = df.groupby(customer_col, sort=True)
     out = pd.DataFrame(
         {
-            "top_tags": g["_label"].agg(", ".join),
+            "top_tags": join_runs(df[customer_col], labels, ", "),
             "top_major": g["major"].first().astype(str),
             "top_minor": g["minor"].first().astype(str),
         }
-    ).reset_index()
-    return _out(out, arrow)
+    )
+    out.index.name = customer_col
+    return _out(out.reset_index(), arrow)
 
 
 def segment_tag_distribution(

@@ -96,6 +96,21 @@ def _to_list(texts: Any) -> list[Any]:
     return list(texts)
 
 
+def _spread_rows(res: dict[str, Any], codes: np.ndarray, n_distinct: int) -> dict[str, Any]:
+    """Tag rows of the distinct texts (sorted by ``row``) given to every text: ``codes[i]``
+    is the distinct text of text ``i`` (-1: none, no tags); sorted by the texts' rows."""
+    counts = np.bincount(res["row"], minlength=max(n_distinct, 1))
+    starts = np.cumsum(counts) - counts
+    have = codes >= 0
+    per_text = np.where(have, counts[np.where(have, codes, 0)], 0)
+    total = int(per_text.sum())
+    first = np.repeat(np.where(have, starts[np.where(have, codes, 0)], 0), per_text)
+    src = first + np.arange(total) - np.repeat(np.cumsum(per_text) - per_text, per_text)
+    out = {k: v[src] for k, v in res.items()}
+    out["row"] = np.repeat(np.arange(len(codes)), per_text)
+    return out
+
+
 def _mask_lookup(mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
     small = codes < 0x10000
     return np.where(small, mask[codes & 0xFFFF], False)
@@ -432,16 +447,21 @@ class Tagger:
     def _run(self, texts: Any, min_confidence: float | None) -> tuple[dict[str, Any], int]:
         items = _to_list(texts)
         mc = self.min_confidence if min_confidence is None else float(min_confidence)
+        # each distinct text is tagged once (a text's tags depend on nothing else)
+        codes, distinct = pd.factorize(pd.Series(items, dtype=object))
+        distinct = distinct.tolist()
         parts = []
-        for off in range(0, len(items), self.chunk_size):
-            chunk = items[off : off + self.chunk_size]
+        for off in range(0, len(distinct), self.chunk_size):
+            chunk = distinct[off : off + self.chunk_size]
             res = self._tag_batch(normalize_batch(chunk), mc)
             res["row"] = res["row"] + off
             parts.append(res)
         if not parts:
             parts.append(self._tag_batch(normalize_batch([]), mc))
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        return out, len(items)
+        if len(distinct) == len(items) and (codes == np.arange(len(items))).all():
+            return out, len(items)
+        return _spread_rows(out, codes, len(distinct)), len(items)
 
     # ------------------------------------------------------------ public
     def tag_table(
