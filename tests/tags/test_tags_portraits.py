@@ -84,3 +84,15 @@ def test_a_text_of_white_space_counts_as_empty():
     python = [isinstance(t, str) and bool(t.strip()) for t in texts]
     assert _nonempty(pd.Series(texts, dtype=object)).tolist() == python
     assert _nonempty(pd.Series([1, "x", ""], dtype=object)).tolist() == [False, True, False]
+
+
+def test_customers_without_tags_give_empty_tables_keyed_like_the_input():
+    from tierwise.tags.portraits import join_runs
+
+    keys = pd.Series(["c2", "c1", "c1"], dtype="string[pyarrow]")
+    joined = join_runs(keys, ["a", "b", "c"], ";")
+    assert joined.to_dict() == {"c2": "a", "c1": "b;c"}
+    empty = join_runs(keys.iloc[:0], [], ";")
+    assert empty.empty and empty.index.dtype == keys.dtype
+    none = customer_tags(pd.DataFrame({"customer_id": ["c1"], "text": ["。"]}))
+    assert top_tags(none).empty

@@ -129,7 +129,7 @@ def join_runs(keys: pd.Series, texts: Any, sep: str) -> pd.Series:
     k = keys.to_numpy(dtype=object)
     n = len(k)
     if n == 0:
-        return pd.Series([], dtype=object)
+        return pd.Series([], dtype=object, index=pd.Index([], dtype=keys.dtype))
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     offsets = pa.array(np.append(starts, n), pa.int32())
     lists = pa.ListArray.from_arrays(offsets, pa.array(texts, pa.string()))
