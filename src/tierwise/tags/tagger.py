@@ -102,9 +102,10 @@ def _spread_rows(res: dict[str, Any], codes: np.ndarray, n_distinct: int) -> dic
     counts = np.bincount(res["row"], minlength=max(n_distinct, 1))
     starts = np.cumsum(counts) - counts
     have = codes >= 0
-    per_text = np.where(have, counts[np.where(have, codes, 0)], 0)
+    safe = np.where(have, codes, 0)
+    per_text = np.where(have, counts[safe], 0)
     total = int(per_text.sum())
-    first = np.repeat(np.where(have, starts[np.where(have, codes, 0)], 0), per_text)
+    first = np.repeat(starts[safe], per_text)
     src = first + np.arange(total) - np.repeat(np.cumsum(per_text) - per_text, per_text)
     out = {k: v[src] for k, v in res.items()}
     out["row"] = np.repeat(np.arange(len(codes)), per_text)
