@@ -319,18 +319,23 @@ def job_generate(work: Path, args: argparse.Namespace) -> dict:
 
 def job_load(work: Path, args: argparse.Namespace) -> dict:
     """A fresh store holding every row before the last day (loaded with SQL, not imported)."""
-    from tierwise.schema import ENTITIES
-
     path = work / "bench.duckdb"
     for p in (path, Path(f"{path}.wal")):
         p.unlink(missing_ok=True)
     t0 = _now()
     with Store(path) as store:
-        for name, ent in ENTITIES.items():
-            cols = ", ".join(f'"{c}"' for c in ent.column_names)
-            src = f"read_parquet('{work / 'data' / name}.parquet')"
-            store.con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {src}')
+        load_shop(store, work / "data")
     return _since(t0)
+
+
+def load_shop(store: Store, directory: Path) -> None:
+    """Load a shop's Parquet files straight into the store's canonical tables."""
+    from tierwise.schema import ENTITIES
+
+    for name, ent in ENTITIES.items():
+        cols = ", ".join(f'"{c}"' for c in ent.column_names)
+        src = f"read_parquet('{directory / name}.parquet')"
+        store.con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {src}')
 
 
 def _as_of(work: Path, last_day: bool = False) -> dt.date:
