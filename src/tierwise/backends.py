@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,12 @@ def duckdb_tables(store: Store) -> dict[str, ir.Table]:
     """The canonical tables of a store as Ibis tables on its DuckDB connection."""
     con = ibis.duckdb.from_connection(store.con)
     return {name: con.table(name) for name in ENTITIES}
+
+
+def snapshot_table(store: Store, as_of: dt.date) -> ir.Table:
+    """A stored snapshot's profile as an Ibis table on the store's DuckDB connection."""
+    con = ibis.duckdb.from_connection(store.con)
+    return con.table(store.profile_table_name(as_of))
 
 
 def export_tables(store: Store, directory: str | Path) -> dict[str, Path]:

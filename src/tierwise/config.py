@@ -95,6 +95,7 @@ class FeatureConfig(_Strict):
     intention: IntentionConfig
     profile_columns: Literal["needed", "all"] = "needed"
     rollups: bool = True
+    carry_days: int = Field(default=31, ge=0)
     keep_columns: list[str] = []
 
     @field_validator("windows")

@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 from tierwise.config import Config, FeatureConfig, IntentionConfig
 
 if TYPE_CHECKING:
+    from tierwise.carry import CarrySource
     from tierwise.rollups import RollupTables
 
 __all__ = [
@@ -87,32 +88,55 @@ def _order_aggregates(
     return o, aggs
 
 
+def _both(within: ir.BooleanValue | None, cond: ir.BooleanValue | None) -> ir.BooleanValue | None:
+    if within is None or cond is None:
+        return cond if within is None else within
+    return within & cond
+
+
+_MONEY_SUMS = ("monetary_total", "margin_total", "monetary_365")
+"""Order sums of money: summed in decimal, given out as float64."""
+
+
+def order_day_sums(
+    d: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig, within: ir.BooleanValue | None = None
+) -> dict[str, ir.Value]:
+    """Order features over rows ``d`` of the per customer, day and channel rollup, as of
+    ``as_of``, counting only the rows where ``within`` holds; money stays in decimal."""
+    recent = as_of.delta(d.day, unit="day") < 365
+    known_channels = d.channel.isin(cfg.order_channels)
+
+    def paid(cond: ir.BooleanValue | None = None) -> ir.IntegerValue:
+        return d.paid.sum(where=_both(within, cond))
+
+    aggs: dict[str, ir.Value] = {
+        "orders": paid(),
+        "order_days": d.day.nunique(where=_both(within, d.paid > 0)),
+        "monetary_total": d.amount.sum(where=within),
+        "margin_total": d.margin.sum(where=within),
+        "margin_orders": d.margin_n.sum(where=within),
+        "first_order_at": d.first_paid_at.min(where=within),
+        "last_order_at": d.last_paid_at.max(where=within),
+        "orders_365": paid(recent),
+        "monetary_365": d.amount.sum(where=_both(within, recent)),
+        "items_total": d.items.sum(where=within),
+        "refunds": d.refunded.sum(where=within),
+        "coupon_orders": d.coupon.sum(where=within),
+        "deal_orders": paid(d.channel.isin(cfg.deal_channels)),
+    }
+    for ch in cfg.order_channels:
+        aggs[f"orders_ch_{ch}"] = paid(d.channel == ch)
+    aggs["orders_ch_other"] = paid(~known_channels.fill_null(False))
+    return aggs
+
+
 def _order_rollup_aggregates(
     daily: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig
 ) -> tuple[ir.Table, dict[str, ir.Value]]:
     """The same order features from the per customer, day and channel rollup."""
     d = daily.filter(daily.day <= as_of)
-    recent = as_of.delta(d.day, unit="day") < 365
-    known_channels = d.channel.isin(cfg.order_channels)
-    aggs: dict[str, ir.Value] = {
-        "orders": d.paid.sum(),
-        "order_days": d.day.nunique(where=d.paid > 0),
-        "monetary_total": d.amount.sum().cast("float64"),
-        "margin_total": d.margin.sum().cast("float64"),
-        "margin_orders": d.margin_n.sum(),
-        "first_order_at": d.first_paid_at.min(),
-        "last_order_at": d.last_paid_at.max(),
-        "orders_365": d.paid.sum(where=recent),
-        "monetary_365": d.amount.sum(where=recent).cast("float64"),
-        "items_total": d.items.sum(),
-        "refunds": d.refunded.sum(),
-        "coupon_orders": d.coupon.sum(),
-        "deal_orders": d.paid.sum(where=d.channel.isin(cfg.deal_channels)),
-    }
-    for ch in cfg.order_channels:
-        aggs[f"orders_ch_{ch}"] = d.paid.sum(where=d.channel == ch)
-    aggs["orders_ch_other"] = d.paid.sum(where=~known_channels.fill_null(False))
-    return d, aggs
+    aggs = order_day_sums(d, as_of, cfg)
+    return d, {k: v.cast("float64") if k in _MONEY_SUMS else v for k, v in aggs.items()}
 
 
 def _event_aggregates(
@@ -134,10 +158,26 @@ def _event_aggregates(
     return e, aggs
 
 
-def _event_rollup_aggregates(
-    daily: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig
-) -> tuple[ir.Table, dict[str, ir.Value]]:
-    """The same event features from the per customer, day, type and channel rollup.
+def event_day_counts(
+    d: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig, within: ir.BooleanValue | None = None
+) -> dict[str, ir.Value]:
+    """Event counts, first and last times over rows ``d`` of the per customer, day, type and
+    channel rollup, as of ``as_of``, counting only the rows where ``within`` holds."""
+    days_ago = as_of.delta(d.day, unit="day")
+    creator = d.event_type.isin(cfg.creator_types)
+
+    def count(where: ir.BooleanValue | None = None) -> ir.IntegerValue:
+        return d.n.sum(where=_both(within, where))
+
+    aggs = _event_counts(count, d.event_type, days_ago, cfg)
+    aggs["first_event_at"] = d.first_at.min(where=within)
+    aggs["last_event_at"] = d.last_at.max(where=within)
+    aggs["last_creator_post_at"] = d.last_at.max(where=_both(within, creator))
+    return aggs
+
+
+def rollup_intention_score(d: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig) -> ir.Value:
+    """The intention score over rows ``d`` of the events rollup up to ``as_of``.
 
     The decayed score is exact per day: an event ``s`` seconds into day X, ``k`` days before
     the cutoff, has age ``k - s / 86400`` days, so its decay is ``0.5 ** (k / h)`` times
@@ -146,18 +186,7 @@ def _event_rollup_aggregates(
     second matter: events at midnight have an age of exactly ``lookback_days`` and are left
     out, as in `intention_score`.
     """
-    d = daily.filter(daily.day <= as_of)
-    days_ago = as_of.delta(d.day, unit="day")
-    creator = d.event_type.isin(cfg.creator_types)
-
-    def count(where: ir.BooleanValue | None = None) -> ir.IntegerValue:
-        return d.n.sum(where=where)
-
-    aggs = _event_counts(count, d.event_type, days_ago, cfg)
-    aggs["first_event_at"] = d.first_at.min()
-    aggs["last_event_at"] = d.last_at.max()
-    aggs["last_creator_post_at"] = d.last_at.max(where=creator)
-    k = days_ago + 1
+    k = as_of.delta(d.day, unit="day") + 1
     lookback = cfg.intention.lookback_days
     inside = ibis.cases(
         (k < lookback, d.decay + d.at_midnight.cast("float64")),
@@ -165,7 +194,16 @@ def _event_rollup_aggregates(
         else_=ibis.literal(0.0),
     )
     decay = ibis.literal(0.5) ** (k.cast("float64") / float(cfg.intention.half_life_days))
-    aggs["intention_score"] = (event_weight(d, cfg.intention) * decay * inside).sum().round(4)
+    return (event_weight(d, cfg.intention) * decay * inside).sum().round(4)
+
+
+def _event_rollup_aggregates(
+    daily: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig
+) -> tuple[ir.Table, dict[str, ir.Value]]:
+    """The same event features from the per customer, day, type and channel rollup."""
+    d = daily.filter(daily.day <= as_of)
+    aggs = event_day_counts(d, as_of, cfg)
+    aggs["intention_score"] = rollup_intention_score(d, as_of, cfg)
     return d, aggs
 
 
@@ -379,6 +417,7 @@ def customer_features(
     *,
     columns: Iterable[str] | None = None,
     rollups: RollupTables | None = None,
+    carry: CarrySource | None = None,
 ) -> ir.Table:
     """One row per customer known by ``as_of`` with every feature (or the ones asked for).
 
@@ -396,6 +435,9 @@ def customer_features(
     rollups : RollupTables, optional
         Per-day rollups of orders and events (`tierwise.rollups`) to read instead of the raw
         rows; the features are the same.
+    carry : CarrySource, optional
+        An earlier run to carry the sums over from (`tierwise.carry`; with ``rollups``, and
+        only where `tierwise.carry.carry_refusal` finds nothing); the features are the same.
 
     Returns
     -------
@@ -410,13 +452,34 @@ def customer_features(
     if rollups is not None:
         if float(rollups.half_life_days) != float(cfg.intention.half_life_days):
             raise ValueError("the rollups were built for another intention half-life")
-        of = _aggregate(_order_rollup_aggregates(rollups.orders, as_of_d, cfg), need)
-        ef = _aggregate(_event_rollup_aggregates(rollups.events, as_of_d, cfg), need)
+        it = None
+        if carry is not None:
+            from tierwise.carry import carried_parts
+
+            # every customer, as from the rollups: a referral counts customers whose record
+            # came later than their first order
+            ids = customers.select("customer_id")
+            of, ef, mc, _ = carried_parts(ids, rollups, carry, as_of, cfg, need)
+            if "intention_score" in need:
+                start = as_of - dt.timedelta(days=cfg.intention.lookback_days)
+                d = rollups.events.filter(
+                    rollups.events.day.between(ibis.date(start), as_of_d)
+                )  # fmt: skip
+                it = d.group_by("customer_id").aggregate(
+                    intention_score=rollup_intention_score(d, as_of_d, cfg)
+                )
+        else:
+            of = _aggregate(_order_rollup_aggregates(rollups.orders, as_of_d, cfg), need)
+            ef = _aggregate(_event_rollup_aggregates(rollups.events, as_of_d, cfg), need)
         cf = None
         if need & _CAMPAIGN:
             cf = _campaign_rollup_features(rollups.sends, as_of_d, cutoff, cfg)
-        mc = _main_channel_rollup(rollups.orders, as_of_d) if "main_channel" in need else None
+        if carry is None:
+            mc = _main_channel_rollup(rollups.orders, as_of_d) if "main_channel" in need else None
     else:
+        if carry is not None:
+            raise ValueError("features are carried over only when read from the rollups")
+        it = None
         of = _aggregate(_order_aggregates(orders, as_of_d, cutoff, cfg), need)
         ef = _aggregate(_event_aggregates(events, as_of_d, cutoff, cfg), need)
         cf = _campaign_features(events, orders, as_of_d, cutoff, cfg) if need & _CAMPAIGN else None
@@ -424,7 +487,7 @@ def customer_features(
     rf = None
     if need & _REFERRAL:
         rf = _referral_features(customers, events, of, as_of_d, cutoff, cfg)
-    parts = [of, ef, cf, rf, mc]
+    parts = [of, ef, it, cf, rf, mc]
 
     base = customers.filter(customers.first_seen.isnull() | (customers.first_seen < cutoff))
     t = base.select("customer_id", "first_seen", *ATTRIBUTE_COLUMNS)

@@ -14,8 +14,9 @@ from tierwise.config import Config
 from tierwise.schemes.rfm import RFMBinner
 from tierwise.steps import PreviousSnapshot, run_steps
 from tierwise.steps.clv import CLVResult
+from tierwise.store import Store
 
-__all__ = ["ProfileRun", "compute_profiles"]
+__all__ = ["ProfileRun", "compute_profiles", "previous_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class ProfileRun:
     scheme_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     rfm: RFMBinner | None = None
     clv: CLVResult | None = None
+    features: dict[str, Any] | None = None
+    """Where the features came from (`tierwise.rollups.RunFeatures.source`)."""
 
     def meta(self) -> dict[str, Any]:
         """What produced the profiles, for the snapshot record."""
@@ -47,6 +50,7 @@ class ProfileRun:
             "scheme_params": self.scheme_params,
             "rfm_edges": self.rfm.edges_ if self.rfm is not None else None,
             "clv": self.clv.meta() if self.clv is not None else None,
+            "features": self.features,
         }
 
 
@@ -111,4 +115,24 @@ def compute_profiles(
         scheme_params=outcome.scheme_params,
         rfm=outcome.extras.get("rfm"),
         clv=outcome.extras.get("clv"),
+        features=outcome.extras.get("features"),
+    )
+
+
+def previous_snapshot(store: Store, as_of: dt.date) -> PreviousSnapshot | None:
+    """The newest snapshot of ``store`` before ``as_of``, for the steps (``None``: none)."""
+    from tierwise.backends import snapshot_table
+
+    earlier = [d for d in store.snapshots() if d < as_of]
+    if not earlier:
+        return None
+    day = earlier[-1]
+    meta = store.snapshot_meta(day)
+    return PreviousSnapshot(
+        as_of=day,
+        columns=tuple(store.profile_columns(day)),
+        read=lambda columns: store.read_profile_columns(day, columns),
+        fitted=meta.get("fitted", {}),
+        meta=meta,
+        table=lambda: snapshot_table(store, day),
     )

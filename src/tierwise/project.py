@@ -931,19 +931,9 @@ class Project:
     # -- member levels and the path -------------------------------------------------------
     def _previous_snapshot(self, as_of: dt.date) -> Any:
         """The newest stored snapshot before ``as_of`` for the steps (``None``: none)."""
-        from tierwise.steps import PreviousSnapshot
+        from tierwise.pipeline import previous_snapshot
 
-        earlier = [d for d in self.store.snapshots() if d < as_of]
-        if not earlier:
-            return None
-        day = earlier[-1]
-        store = self.store
-        return PreviousSnapshot(
-            as_of=day,
-            columns=tuple(store.profile_columns(day)),
-            read=lambda columns: store.read_profile_columns(day, columns),
-            fitted=store.snapshot_meta(day).get("fitted", {}),
-        )
+        return previous_snapshot(self.store, as_of)
 
     def _record_member_levels(self, as_of: dt.date, result: ProfileRun) -> None:
         """Store the level changes of a run that computed member levels."""

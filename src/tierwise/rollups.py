@@ -25,13 +25,15 @@ import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from tierwise.carry import CarrySource
 from tierwise.config import FeatureConfig
 from tierwise.errors import StoreError
 from tierwise.features import customer_features
 from tierwise.store import Store
 
 __all__ = [
-    "RollupTables", "current_rollups", "features_for_run", "refresh_rollups", "rollup_tables",
+    "RollupTables", "RunFeatures", "current_rollups", "features_for_run", "refresh_rollups",
+    "rollup_tables",
 ]  # fmt: skip
 
 
@@ -43,6 +45,12 @@ class RollupTables:
     events: ir.Table
     sends: ir.Table
     half_life_days: float
+    changes: ir.Table | None = None
+    """Per refresh (``generation``), the customers re-derived and from which day on."""
+    generation: int = 0
+    """How many refreshes changed the rollups (a run records the generation it read)."""
+    build: str | None = None
+    """Which full build the rollups come from: runs of an earlier build are not carried on."""
 
 
 def refresh_rollups(store: Store, cfg: FeatureConfig) -> dict:
@@ -66,11 +74,15 @@ def rollup_tables(store: Store) -> RollupTables:
     if state is None:
         raise StoreError(f"{store.path} has no rollups yet; they are built by `tierwise run`")
     con = ibis.duckdb.from_connection(store.con)
+    generation = state.get("generation", 0)
     return RollupTables(
         orders=con.table("rollup_orders"),
         events=con.table("rollup_events"),
         sends=con.table("rollup_sends"),
         half_life_days=state["half_life_days"],
+        changes=con.table("rollup_changes") if store.has_table("rollup_changes") else None,
+        generation=generation,
+        build=state.get("build"),
     )
 
 
@@ -115,6 +127,17 @@ def current_rollups(
     return rollup_tables(store)
 
 
+@dataclass(frozen=True)
+class RunFeatures:
+    """The features of a run and where they came from."""
+
+    table: ir.Table
+    source: dict
+    """``rollups`` (``build``, ``generation``; ``None``: raw rows were read), ``carried_from``
+    (the earlier snapshot's day, or ``None``) and, when not carried, ``why_not``."""
+    notes: list[str]
+
+
 def features_for_run(
     customers: ir.Table,
     orders: ir.Table,
@@ -123,10 +146,36 @@ def features_for_run(
     cfg: FeatureConfig,
     *,
     columns: Iterable[str] | None = None,
-) -> ir.Table:
+    previous: CarrySource | None = None,
+) -> RunFeatures:
     """`customer_features` for a run: with ``features.rollups: true``, from the rollups when the
-    tables live in a writable tierwise store (brought up to date first), else from raw rows."""
+    tables live in a writable tierwise store (brought up to date first), else from raw rows;
+    carried over from ``previous`` (an earlier run) when `tierwise.carry.carry_refusal` finds
+    nothing against it."""
+    from tierwise.carry import carry_refusal
+    from tierwise.features import _closure, feature_columns
+
     rollups = current_rollups(orders, cfg, events)
-    return customer_features(
-        customers, orders, events, as_of, cfg, columns=columns, rollups=rollups
+    source: dict = {"rollups": None, "carried_from": None}
+    notes: list[str] = []
+    carry = None
+    if rollups is not None:
+        source["rollups"] = {"build": rollups.build, "generation": rollups.generation}
+        if previous is not None and cfg.carry_days > 0:
+            all_columns = feature_columns(cfg)
+            need = _closure(set(all_columns if columns is None else columns), all_columns)
+            why = carry_refusal(previous, rollups, as_of, cfg, need)
+            if why is None:
+                carry = previous
+                source["carried_from"] = previous.as_of.isoformat()
+                notes.append(f"features: carried over from the snapshot as of {previous.as_of}")
+            else:
+                source["why_not"] = why
+                notes.append(
+                    f"features: computed from all rollup rows, not carried over from the "
+                    f"snapshot as of {previous.as_of}: {why}"
+                )
+    table = customer_features(
+        customers, orders, events, as_of, cfg, columns=columns, rollups=rollups, carry=carry
     )
+    return RunFeatures(table, source, notes)

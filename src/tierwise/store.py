@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -487,6 +488,9 @@ class Store:
     # from the import log: rows of imports not rolled up yet re-derive their customer-days.
     # A per-row hash (key, day) xor-ed per rollup row finds customer-days left stale by rows
     # an import updated (moved to another day or customer); those customers are re-derived.
+    # Every refresh that changes the rollups counts one generation up and logs, per customer,
+    # the earliest day it re-derived (``rollup_changes``; no day: the whole history), so that
+    # a run can tell which customers' history changed since an earlier run read them.
 
     def rollup_state(self) -> dict | None:
         """What the rollups were built for (``None`` before the first build)."""
@@ -510,7 +514,9 @@ class Store:
         -------
         dict
             ``mode`` (``built``, ``updated`` or ``current``), ``imports`` rolled up,
-            ``customer_days`` and ``customers`` re-derived, ``sends_customers``.
+            ``customer_days`` and ``customers`` re-derived, ``sends_customers``, and the
+            ``build`` and ``generation`` the rollups are at (a full build starts a new
+            build).
         """
         spec = {
             "layout": _ROLLUP_LAYOUT,
@@ -527,6 +533,12 @@ class Store:
                 for e in ("orders", "events")
             }
             con.execute("CREATE TABLE IF NOT EXISTS rollup_imports (import_id VARCHAR PRIMARY KEY)")
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS rollup_changes "
+                "(generation BIGINT, customer_id VARCHAR, since DATE)"
+            )
+            generation = (state or {}).get("generation", 0) + 1
+            build = (state or {}).get("build")
             new = con.execute(
                 "SELECT import_id, entity, coalesce(rows_updated, 0), "
                 "coalesce(rows_imported, 0) FROM imports "
@@ -555,6 +567,7 @@ class Store:
                 if rebuild[entity]:
                     con.execute(f"CREATE OR REPLACE TABLE {table} AS {agg.format(src=entity)}")
                     stats["mode"] = "built"
+                    build = uuid.uuid4().hex
                     continue
                 ids = [i for i, ent, _, _ in new if ent == entity]
                 if not ids:
@@ -568,6 +581,12 @@ class Store:
                     stats["mode"] = "updated"
                     self._rederive_rollup(entity, agg)
                     touched.append(entity)
+                    con.execute(
+                        f"INSERT INTO rollup_changes SELECT ?, customer_id, min(day) "
+                        f"FROM _tw_days_{entity} GROUP BY customer_id "
+                        f"UNION ALL SELECT ?, customer_id, NULL FROM _tw_custs_{entity}",
+                        [generation, generation],
+                    )
             if rebuild_sends:
                 con.execute(f"CREATE OR REPLACE TABLE rollup_sends AS {_sends_sql(*send_spec)}")
             elif touched and not any(updated_entities.values()):
@@ -596,10 +615,16 @@ class Store:
                 "WHERE import_id NOT IN (SELECT import_id FROM rollup_imports)"
             )
             stats["imports"] = len(new)
+            if stats["mode"] == "current":
+                generation -= 1
+            if stats["mode"] == "built":
+                con.execute("DELETE FROM rollup_changes")  # no earlier run can be carried on
+            stats["generation"], stats["build"] = generation, build
             con.execute(
                 "INSERT OR REPLACE INTO tierwise_meta VALUES ('rollups', ?)",
-                [json.dumps({**spec, "unlogged": unlogged, "rows": counts})],
-            )
+                [json.dumps({**spec, "unlogged": unlogged, "rows": counts,
+                             "generation": generation, "build": build})],
+            )  # fmt: skip
         return stats
 
     def _stale_rollup_rows(self, entity: str, import_ids: list[str], updated: bool) -> tuple:

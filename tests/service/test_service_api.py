@@ -296,7 +296,6 @@ def test_funnel_and_member_moves_equal_the_library(api):
     assert moves and moves[0]["new"] == api.project.member_moves()["new"].iloc[0] > 0
 
 
-
 @pytest.mark.parametrize(("whole", "profiles"), [(0, 10_000), (0, 0)])
 def test_a_shop_too_large_to_hold_answers_the_same_from_the_store(
     project_dir, tmp_path, whole, profiles

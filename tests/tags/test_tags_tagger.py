@@ -217,6 +217,7 @@ def test_repeated_texts_are_tagged_once_and_each_gets_its_tags(tagger):
     rng.shuffle(many)
     table = tagger.tag_table(many)
     assert table["row"].is_monotonic_increasing
+
     def rows(frame: pd.DataFrame) -> list[tuple]:
         return [tuple(map(str, r)) for r in frame.drop(columns="row").itertuples(index=False)]
 

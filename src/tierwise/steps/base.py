@@ -27,13 +27,18 @@ class PreviousSnapshot:
     """The snapshot before this run's as-of day: its profile columns and stored state.
 
     ``read`` gives the named profile columns (those the snapshot has, with ``customer_id``)
-    as a pyarrow table; ``fitted`` is the fitted state stored with it.
+    as a pyarrow table; ``fitted`` is the fitted state stored with it, ``meta`` all it was
+    stored with.
     """
 
     as_of: dt.date
     columns: tuple[str, ...]
     read: Any
     fitted: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Everything stored with the snapshot (config, where its features came from)."""
+    table: Any = None
+    """A callable giving its profile as an Ibis table on the store (``None``: not stored)."""
 
     def profile(self, columns: list[str]) -> Any:
         """The named columns that the snapshot has, with ``customer_id`` first."""

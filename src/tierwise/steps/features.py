@@ -6,9 +6,10 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from tierwise.carry import CarrySource
 from tierwise.features import needed_features
 from tierwise.rollups import features_for_run
-from tierwise.steps.base import Step, StepContext, StepResult
+from tierwise.steps.base import PreviousSnapshot, Step, StepContext, StepResult
 
 __all__ = ["STEP", "FeaturesStep"]
 
@@ -22,11 +23,27 @@ class FeaturesStep(Step):
     def run(self, profile: ir.Table | None, ctx: StepContext, state: dict[str, Any] | None
             ) -> StepResult:  # fmt: skip
         t = ctx.tables
-        table = features_for_run(
+        run = features_for_run(
             t["customers"], t["orders"], t["events"], ctx.as_of, ctx.config.features,
-            columns=needed_features(ctx.config),
+            columns=needed_features(ctx.config), previous=_carry_source(ctx.previous),
         )  # fmt: skip
-        return StepResult(table)
+        return StepResult(run.table, notes=run.notes, extra=run.source)
+
+
+def _carry_source(previous: PreviousSnapshot | None) -> CarrySource | None:
+    """The earlier snapshot as a source to carry features over from (``None``: it cannot be:
+    none, not in the store, or it did not read the rollups)."""
+    if previous is None or previous.table is None:
+        return None
+    source = previous.meta.get("features") or {}
+    rollups = source.get("rollups") or {}
+    return CarrySource(
+        profile=previous.table(),
+        as_of=previous.as_of,
+        build=rollups.get("build"),
+        generation=rollups.get("generation"),
+        features=(previous.meta.get("config") or {}).get("features"),
+    )
 
 
 STEP = FeaturesStep()
