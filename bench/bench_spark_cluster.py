@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--full", action="store_true", help="with the CLV fit and text tags")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse the shop in --workdir and the engines' results saved there")
     ap.add_argument("--job", choices=["duckdb", "local", "cluster"], help=argparse.SUPPRESS)
     ap.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--as-of", help=argparse.SUPPRESS)
@@ -217,6 +219,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="tierwise-bench-spark-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.resume and (work / "shop.json").exists():
+        counts = json.loads((work / "shop.json").read_text())
+        as_of = counts.pop("as_of")
+        return _compare_engines(work, as_of, counts, args)
     t0 = time.perf_counter()
     shop = generate_shop(
         args.customers,
@@ -237,27 +243,41 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"shop: {counts['customers']:,} customers, {counts['orders']:,} orders, "
           f"{counts['events']:,} events (generated, loaded, exported in {setup:.1f} s)",
           flush=True)  # fmt: skip
+    (work / "shop.json").write_text(json.dumps({**counts, "as_of": as_of}))
+    return _compare_engines(work, as_of, counts, args)
 
+
+def _compare_engines(work: Path, as_of: str, counts: dict, args: argparse.Namespace) -> dict:
+    """Run the job on each engine (a job whose result is saved in ``work`` is not run again
+    with ``--resume``), compare the profiles and print the table."""
     full = args.full
     env = {**os.environ, **driver_env()}
     src = str(work / "parquet")
     print(f"load average at the start: {os.getloadavg()[0]:.1f}", flush=True)
-    rows = {"duckdb": spawn("duckdb", work / "duckdb", as_of, full=full)}
-    print(f"duckdb: {rows['duckdb']['seconds']:.1f} s", flush=True)
-    rows["local"] = spawn("local", work / "local", as_of, full=full, master="local[2]",
-                          source=src, env=env)  # fmt: skip
-    print(f"local: {rows['local']['seconds']:.1f} s", flush=True)
+
+    def job(name: str, run: Any) -> dict:
+        saved = work / f"{name}.result.json"
+        if args.resume and saved.exists():
+            row = json.loads(saved.read_text())
+        else:
+            row = run()
+            saved.write_text(json.dumps(row))
+        print(f"{name}: {row['seconds']:.1f} s", flush=True)
+        return row
+
+    rows = {"duckdb": job("duckdb", lambda: spawn("duckdb", work / "duckdb", as_of, full=full))}
+    rows["local"] = job("local", lambda: spawn("local", work / "local", as_of, full=full,
+                                               master="local[2]", source=src, env=env))  # fmt: skip
     cluster = SparkCluster(workers=2, cores=1, memory=EXECUTOR_MEMORY,
                            directory=work / "cluster-daemons", stop_with_parent=True)  # fmt: skip
     t1 = time.perf_counter()
     with cluster:
         cluster_start = time.perf_counter() - t1
-        rows["cluster"] = spawn(
+        rows["cluster"] = job("cluster", lambda: spawn(
             "cluster", work / "cluster", as_of, full=full, master=cluster.master_url,
             source=src, executor_parents=cluster.pids, env=env,
-        )  # fmt: skip
+        ))  # fmt: skip
         apps = cluster.status()["completedapps"]
-    print(f"cluster: {rows['cluster']['seconds']:.1f} s", flush=True)
 
     duck = _profiles(work / "duckdb", as_of)
     diffs = {name: compare(_profiles(work / name, as_of), duck) for name in ("local", "cluster")}

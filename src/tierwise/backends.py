@@ -74,6 +74,10 @@ def spark_session(
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "8",
+        # per-customer frames computed in Python (satisfaction, entrance, tags) travel to the
+        # executors inside their tasks: in many slices, each under the message size limit
+        "spark.default.parallelism": "32",
+        "spark.rpc.message.maxSize": "512",
         **(conf or {}),
     }
     for key, value in settings.items():

@@ -18,6 +18,8 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierwise.config import EntranceConfig, EntranceSource
 from tierwise.errors import ConfigError
@@ -137,21 +139,6 @@ def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConf
     return pd.concat(frames, ignore_index=True)
 
 
-def _iso_times(values: pd.Series) -> list[str | None]:
-    """``pd.Timestamp.isoformat()`` of each value, ``None`` where missing."""
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
-        ns = values.to_numpy("datetime64[ns]")
-        na = np.isnat(ns)
-        ticks = ns.view("int64")[~na]
-        if not ((ticks < 0).any() or (ticks % 1000).any()):
-            whole = np.datetime_as_string(ns.astype("datetime64[s]"), unit="s")
-            micro = np.datetime_as_string(ns.astype("datetime64[us]"), unit="us")
-            out = np.where(ns.view("int64") % 1_000_000_000 == 0, whole, micro).astype(object)
-            out[na] = None
-            return out.tolist()
-    return [None if pd.isna(a) else pd.Timestamp(a).isoformat() for a in values]
-
-
 def json_texts(values: Sequence[Any] | pd.Series) -> np.ndarray:
     """The JSON text of each value (an object array; missing values are ``null``), each
     distinct value encoded once."""
@@ -160,30 +147,42 @@ def json_texts(values: Sequence[Any] | pd.Series) -> np.ndarray:
     return encoded[codes]
 
 
-def _evidence_of(frame: pd.DataFrame, prefix: str) -> np.ndarray:
-    """The evidence of one touch per row of ``frame`` (columns ``<prefix>channel`` etc.), as
-    JSON text."""
-    text = np.full(len(frame), "{", dtype=object)
-    for i, c in enumerate(("channel", "value", "source", "row", "at")):
-        if c == "row":
-            values = frame[f"{prefix}row"].astype(str)
-        elif c == "at":
-            values = _iso_times(frame[f"{prefix}at"])
-        else:
-            values = frame[f"{prefix}{c}"]
-        text = text + (", " if i else "") + f'"{c}": ' + json_texts(values)
-    return text + "}"
+def _json_of_rows(values: pd.Series, rows: list[np.ndarray]) -> list[pa.Array]:
+    """The JSON text of ``values`` at each array of row positions (each distinct value encoded
+    once; missing values are ``null``)."""
+    codes, uniques = pd.factorize(values)
+    encoded = pa.array([_JSON.encode(u) for u in uniques.tolist()] + ["null"], pa.string())
+    return [encoded.take(pa.array(codes[r])) for r in rows]
+
+
+def _iso_json(values: pd.Series) -> pa.Array:
+    """``"<ISO time>"`` of each time, as `pandas.Timestamp.isoformat` writes it (fractions
+    only when there are any, the offset of an aware time), ``null`` where missing."""
+    naive = isinstance(values.dtype, np.dtype) and values.dtype.kind == "M"
+    at = values.to_numpy("datetime64[ns]") if naive else None
+    ticks = None if at is None else at.view("int64")[~np.isnat(at)]
+    if at is None or (ticks < 0).any() or (ticks % 1000).any():
+        # aware, before 1970 or finer than microseconds
+        texts = [None if pd.isna(a) else pd.Timestamp(a).isoformat() for a in values]
+        iso = pa.array(texts, pa.string())
+    else:
+        micro = pa.array(np.datetime_as_string(at.astype("datetime64[us]"), unit="us"))
+        whole = pc.equal(pc.utf8_slice_codeunits(micro, 20, 26), "000000")
+        iso = pc.if_else(whole, pc.utf8_slice_codeunits(micro, 0, 19), micro)
+        iso = pc.if_else(pa.array(np.isnat(at)), pa.scalar(None, pa.string()), iso)
+    return pc.fill_null(pc.binary_join_element_wise('"', iso, '"', ""), "null")
 
 
 def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
     """Each customer's earliest touch (the entrance) and newest one (the latest channel).
 
-    Ties in time go to the source listed first; touches without a time come after dated ones.
+    Ties in time go to the source listed first, then to the smaller row key; touches without
+    a time come after dated ones.
 
     Returns
     -------
     DataFrame
-        ``customer_id``, ``entrance_channel``, ``entrance_kind``, ``entrance_at``,
+        ``customer_id`` (sorted), ``entrance_channel``, ``entrance_kind``, ``entrance_at``,
         ``latest_channel``, ``latest_channel_at``, ``touches`` (how many) and ``evidence``
         (JSON text per customer: the first and latest touch and how many).
     """
@@ -191,30 +190,50 @@ def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
             "latest_channel_at", "touches", "evidence"]  # fmt: skip
     if touches.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    t = touches.assign(at=pd.to_datetime(touches["at"]), row=touches["row"].astype(str))
-    t = t.sort_values(["customer_id", "at", "rank", "row"], na_position="last", kind="stable")
-    first = t.groupby("customer_id", sort=True).head(1).set_index("customer_id")
-    dated = t[t["at"].notna()]
-    last = dated.sort_values(["customer_id", "at", "rank", "row"], ascending=[True, False, True,
-                                                                             True])  # fmt: skip
-    last = last.groupby("customer_id", sort=True).head(1).set_index("customer_id")
-    last = last.reindex(first.index).fillna(first)
-    both = first.add_prefix("first_").join(last.add_prefix("last_"))
-    both["touches"] = t.groupby("customer_id").size()
+    cust, customers = pd.factorize(touches["customer_id"], sort=True)
+    times = pd.to_datetime(touches["at"]).reset_index(drop=True)
+    at = times.to_numpy("datetime64[ns]")
+    undated = np.isnat(at)
+    ticks = at.view("int64")
+    rows = touches["row"].astype(str)
+    row_code = pd.factorize(rows, sort=True)[0]
+    rank = touches["rank"].to_numpy(dtype="int64")
+    # earliest: by customer, time (missing last), source rank, row key
+    order = np.lexsort((row_code, rank, ticks, undated, cust))
+    starts = np.flatnonzero(np.r_[True, cust[order][1:] != cust[order][:-1]])
+    first = order[starts]
+    # newest dated one (a customer without any keeps the earliest)
+    dated = np.flatnonzero(~undated)
+    newest = dated[np.lexsort((row_code[dated], rank[dated], -ticks[dated], cust[dated]))]
+    heads = newest[np.flatnonzero(np.r_[True, cust[newest][1:] != cust[newest][:-1]])]
+    latest = first.copy()
+    latest[cust[heads]] = heads
+    counts = np.bincount(cust, minlength=len(customers))
+    channel = touches["channel"].to_numpy(dtype=object)
     out = pd.DataFrame({
-        "customer_id": both.index,
-        "entrance_channel": both.first_channel.values,
-        "entrance_kind": both.first_kind.values,
-        "entrance_at": pd.to_datetime(both.first_at).values,
-        "latest_channel": both.last_channel.values,
-        "latest_channel_at": pd.to_datetime(both.last_at).values,
-        "touches": both.touches.values,
+        "customer_id": np.asarray(customers, dtype=object),
+        "entrance_channel": channel[first],
+        "entrance_kind": touches["kind"].to_numpy(dtype=object)[first],
+        "entrance_at": at[first],
+        "latest_channel": channel[latest],
+        "latest_channel_at": at[latest],
+        "touches": counts.astype("int64"),
     })  # fmt: skip
-    n_text = both.touches.astype("int64").astype(str).to_numpy(dtype=object)
-    first, latest = _evidence_of(both, "first_"), _evidence_of(both, "last_")
-    out["evidence"] = '{"first": ' + first + ', "latest": ' + latest + ', "touches": ' + n_text
-    out["evidence"] += "}"
-    return out.reset_index(drop=True)
+    fields = {"channel": touches["channel"], "value": touches["value"],
+              "source": touches["source"], "row": rows}  # fmt: skip
+    parts = {k: _json_of_rows(v, [first, latest]) for k, v in fields.items()}
+    touch = []
+    for i, which in enumerate((first, latest)):
+        items = [f'"{k}": ' if not j else f', "{k}": ' for j, k in enumerate(fields)]
+        pieces = [x for k, item in zip(fields, items, strict=True) for x in (item, parts[k][i])]
+        touch.append(pc.binary_join_element_wise(
+            "{", *pieces, ', "at": ', _iso_json(times.take(which)), "}", ""))  # fmt: skip
+    n_text = pc.cast(pa.array(counts), pa.string())
+    evidence = pc.binary_join_element_wise(
+        '{"first": ', touch[0], ', "latest": ', touch[1], ', "touches": ', n_text, "}", ""
+    )
+    out["evidence"] = evidence.to_numpy(zero_copy_only=False)
+    return out
 
 
 def _answers_of(raw: str, keys: Sequence[str]) -> tuple[str | None, ...] | None:

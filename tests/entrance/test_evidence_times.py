@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from tierwise.entrance import _iso_times
+from tierwise.entrance import _iso_json
 
 
-def _reference(values: pd.Series) -> list[str | None]:
-    return [None if pd.isna(a) else pd.Timestamp(a).isoformat() for a in values]
+def _reference(values: pd.Series) -> list[str]:
+    return ["null" if pd.isna(a) else f'"{pd.Timestamp(a).isoformat()}"' for a in values]
+
+
+def _iso_times(values: pd.Series) -> list[str]:
+    out = _iso_json(values)
+    assert isinstance(out, pa.Array)
+    return out.to_pylist()
 
 
 @pytest.mark.parametrize("unit", ["s", "us", "ns"])
@@ -26,4 +33,4 @@ def test_iso_times_equal_timestamp_isoformat(unit: str) -> None:
     early = pd.Series(pd.to_datetime(early, format="mixed"))
     assert _iso_times(early) == _reference(early)
     aware = pd.Series(pd.to_datetime(["2024-03-01 08:00:00"]).tz_localize("Asia/Shanghai"))
-    assert _iso_times(aware) == ["2024-03-01T08:00:00+08:00"]
+    assert _iso_times(aware) == ['"2024-03-01T08:00:00+08:00"']

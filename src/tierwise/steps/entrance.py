@@ -9,6 +9,8 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierwise.entrance import (
     ENTRANCE_COLUMNS,
@@ -34,17 +36,22 @@ def _evidence_texts(touches: pd.Series, answers: pd.DataFrame) -> np.ndarray:
     """Each customer's entrance evidence as JSON: the touches (`first_and_latest`'s JSON
     text, or why there is none) and the sign-up answers given."""
     n = len(answers)
-    signup = np.full(n, "", dtype=object)
-    given = np.zeros(n, dtype=bool)
+    signup = pa.array(np.full(n, ""), pa.string())
+    given = pa.array(np.zeros(n, dtype=bool))
     for c in answers.columns:
-        has = np.fromiter((isinstance(v, str) for v in answers[c]), dtype=bool, count=n)
-        sep = np.where(given, ", ", "").astype(object)
-        signup = np.where(has, signup + sep + f'"{c[7:]}": ' + json_texts(answers[c]), signup)
-        given |= has
-    signup = np.where(given, "{" + signup + "}", '"no sign-up answers"').astype(object)
+        has = pa.array(answers[c].notna().to_numpy(dtype=bool))  # answers are text or missing
+        pair = pc.binary_join_element_wise(f'"{c[7:]}": ', pa.array(json_texts(answers[c]),
+                                                                    pa.string()), "")  # fmt: skip
+        sep = pc.if_else(given, ", ", "")
+        signup = pc.if_else(has, pc.binary_join_element_wise(signup, sep, pair, ""), signup)
+        given = pc.or_(given, has)
+    braced = pc.binary_join_element_wise("{", signup, "}", "")
+    signup = pc.if_else(given, braced, '"no sign-up answers"')
     no_touch = json.dumps(_NO_TOUCH, ensure_ascii=False)
-    base = touches.where(touches.notna(), no_touch).str.slice(0, -1).to_numpy(dtype=object)
-    return base + ', "signup": ' + signup + "}"
+    base = pa.array(touches.where(touches.notna(), no_touch).to_numpy(dtype=object), pa.string())
+    base = pc.utf8_slice_codeunits(base, 0, -1)  # without its closing brace
+    out = pc.binary_join_element_wise(base, ', "signup": ', signup, "}", "")
+    return out.to_numpy(zero_copy_only=False)
 
 
 class EntranceStep(Step):
