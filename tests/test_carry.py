@@ -135,7 +135,7 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
 
     home = tmp_path / "shop"
     tierwise.Project.init(home).close()
-    settings = "clv: {enabled: false}\ntags: {enabled: false}\n"
+    settings = "clv: {enabled: false}\ntags: {enabled: false}\nsatisfaction: {lookback_days: 4}\n"
     (home / "tierwise.yaml").write_text(settings, encoding="utf-8")
     p = tierwise.Project(home)
     first = random_shop(6, days=40)
@@ -147,6 +147,7 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
                  options={"on_conflict": "update"})  # fmt: skip
     run = p.run(as_of=_day(45))
     assert run.features["carried_from"] == _day(39).isoformat()
+    assert any(n.startswith("satisfaction:") and "carried over" in n for n in run.notes)
     carried = p.store.read_profiles(_day(45))
     labels = _labels(p.store, _day(45))
     p.close()
@@ -159,4 +160,40 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
     for col in full.column_names:
         assert carried[col].equals(full[col]), col
     assert _labels(p.store, _day(45)).equals(labels)
+    p.close()
+
+
+def test_the_demo_shop_run_a_week_later_equals_a_run_without_carrying(tmp_path, demo_shop):
+    """Ratings, texts, refunds and complaints of the demo: satisfaction is carried over too."""
+    import tierwise
+
+    home = tmp_path / "demo"
+    tierwise.Project.init(home).close()
+    settings = "clv: {enabled: false}\ntags: {enabled: false}\nsatisfaction: {lookback_days: 30}\n"
+    (home / "tierwise.yaml").write_text(settings, encoding="utf-8")
+    p = tierwise.Project(home)
+    week = dt.datetime.combine(demo_shop.as_of - dt.timedelta(days=6), dt.time())
+    cols = {"orders": "paid_at", "events": "occurred_at"}
+    import_frame(p.store, "customers", demo_shop.customers)
+    for entity, col in cols.items():
+        rows = getattr(demo_shop, entity).to_pylist()
+        import_frame(p.store, entity, _table(entity, [r for r in rows if r[col] < week]))
+    p.run(as_of=demo_shop.as_of - dt.timedelta(days=7))
+    for entity, col in cols.items():
+        rows = getattr(demo_shop, entity).to_pylist()
+        import_frame(p.store, entity, _table(entity, [r for r in rows if r[col] >= week]))
+    run = p.run(as_of=demo_shop.as_of)
+    assert run.features["carried_from"] is not None
+    scored = [n for n in run.notes if n.startswith("satisfaction:")]
+    assert scored and "carried over" in scored[0]
+    carried, labels = p.store.read_profiles(demo_shop.as_of), _labels(p.store, demo_shop.as_of)
+    p.close()
+    (home / "tierwise.yaml").write_text(settings + "features: {carry_days: 0}\n", "utf-8")
+    p = tierwise.Project(home)
+    p.run(as_of=demo_shop.as_of)
+    full = p.store.read_profiles(demo_shop.as_of)
+    assert carried.column_names == full.column_names
+    for col in full.column_names:
+        assert carried[col].equals(full[col]), col
+    assert _labels(p.store, demo_shop.as_of).equals(labels)
     p.close()

@@ -30,7 +30,7 @@ from tierwise.features import _MONEY_SUMS, event_day_counts, order_day_sums
 if TYPE_CHECKING:
     from tierwise.rollups import RollupTables
 
-__all__ = ["CarrySource", "carried_parts", "carry_refusal"]
+__all__ = ["CarrySource", "carried_parts", "carry_refusal", "moved_customers"]
 
 _MONEY = ibis.dtype("decimal(38, 4)")
 _FIRSTS = {"first_order_at", "first_event_at"}
@@ -194,3 +194,24 @@ def carried_parts(
         still = prev.anti_join(again, "customer_id").filter(ibis._.main_channel.notnull())
         mc = union(still.select("customer_id", "main_channel"), fresh)
     return of, ef, mc, anew
+
+
+def moved_customers(
+    rollups: RollupTables, then: dt.date, generation: int, now: dt.date, window_days: int
+) -> ir.Table:
+    """Customers (``customer_id``) whose order and event rows in the ``window_days`` up to
+    ``now`` may differ from those up to ``then``: a row on a day that came in or left the
+    window, or rows up to ``then`` changed after rollup generation ``generation``."""
+    entered = (ibis.date(then + dt.timedelta(days=1)), ibis.date(now))
+    left = (ibis.date(then - dt.timedelta(days=window_days - 1)),
+            ibis.date(now - dt.timedelta(days=window_days)))  # fmt: skip
+    parts = []
+    for daily in (rollups.orders, rollups.events):
+        moved = daily.day.between(*entered) | daily.day.between(*left)
+        parts.append(daily.filter(moved).select("customer_id"))
+    changes = rollups.changes
+    parts.append(changes.filter(
+        (changes.generation > generation)
+        & (changes.since.isnull() | (changes.since <= ibis.date(then)))
+    ).select("customer_id"))  # fmt: skip
+    return parts[0].union(parts[1], distinct=True).union(parts[2], distinct=True)

@@ -33,7 +33,7 @@ from tierwise.store import Store
 
 __all__ = [
     "RollupTables", "RunFeatures", "current_rollups", "features_for_run", "refresh_rollups",
-    "rollup_tables",
+    "rollup_tables", "stored_rollups",
 ]  # fmt: skip
 
 
@@ -106,6 +106,15 @@ def _is_stored(table: ir.Table, name: str) -> bool:
     exactly that; a derived table — accounts merged into persons, a filter — is not it)."""
     op = table.op()
     return isinstance(op, ops.DatabaseTable) and op.name == name
+
+
+def stored_rollups(orders: ir.Table) -> RollupTables | None:
+    """The rollups of the tierwise store ``orders`` lives in, as they are (``None``: not in
+    a store, or none built)."""
+    store = _store_of(orders) if _is_stored(orders, "orders") else None
+    if store is None or store.rollup_state() is None:
+        return None
+    return rollup_tables(store)
 
 
 def current_rollups(

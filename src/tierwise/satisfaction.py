@@ -237,10 +237,14 @@ def satisfaction_table(
     index = pd.Index(out.customer_id)
     size = len(out)
 
+    positions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
     def total(frame: pd.DataFrame, weights: object = None) -> np.ndarray:
         """Per-customer sum of ``weights`` (count of rows when None) over ``frame``'s rows."""
-        at = index.get_indexer(frame.customer_id)
-        keep = at >= 0
+        if id(frame) not in positions:  # each frame's rows are found once
+            found = index.get_indexer(frame.customer_id)
+            positions[id(frame)] = found, found >= 0
+        at, keep = positions[id(frame)]
         w = None if weights is None else np.asarray(weights, dtype=float)[keep]
         return np.bincount(at[keep], weights=w, minlength=size)
 
@@ -282,7 +286,8 @@ def satisfaction_table(
     out["satisfaction_grade"] = grade
     out["rating_mean"] = np.where(n_ratings > 0, rating_raw, np.nan)
     out["ratings"] = n_ratings
-    out["ratings_out_of_scale"] = total(ratings[ratings.out_of_scale]).astype("int64")
+    flagged = ratings[ratings.out_of_scale]
+    out["ratings_out_of_scale"] = total(flagged).astype("int64")
     out["sentiment_mean"] = np.round(signal["sentiment"], 4)
     out["sentiment_texts"] = n_texts
     out["refunded_orders"] = n_refunded

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -317,7 +318,9 @@ class Store:
         name = self.profile_table_name(as_of)
         # Customer order makes a point lookup read one block of the profile and, as the
         # labels come from one scan of it (a customer's together), one block of the labels.
-        profiles = profiles.sort_by("customer_id")
+        order = pc.sort_indices(profiles["customer_id"])
+        if not np.array_equal(order.to_numpy(), np.arange(profiles.num_rows)):
+            profiles = profiles.take(order)  # a run's profiles come sorted: no second copy
         with self.transaction() as con:
             con.register("_profiles_in", profiles)
             con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')

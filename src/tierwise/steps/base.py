@@ -58,6 +58,8 @@ class StepContext:
     """Params that earlier steps learned for rule schemes (scheme -> name -> value)."""
     previous: PreviousSnapshot | None = None
     """The newest stored snapshot before ``as_of`` (``None``: none, or not given)."""
+    earlier: dict[str, Any] = field(default_factory=dict)
+    """What earlier steps of this run handed over (`StepResult.extra` by step name)."""
 
 
 @dataclass

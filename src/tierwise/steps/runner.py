@@ -150,7 +150,7 @@ def run_steps(
         for name in config.run.steps:
             step = load_step(name)
             ctx = StepContext(tables, as_of, config, base_dir, dict(outcome.scheme_params),
-                              previous)  # fmt: skip
+                              previous, dict(outcome.extras))  # fmt: skip
             entry = None
             if step.learns and step.name in reuse:
                 entry = _reusable(step, config, (fitted or {}).get(step.name), fitted_source)

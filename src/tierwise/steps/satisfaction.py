@@ -8,11 +8,13 @@ messages, refunded orders and complaint/service events. See `tierwise.satisfacti
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierwise.features import cutoff_of
@@ -42,6 +44,11 @@ class SatisfactionStep(Step):
         ev = ev.filter((ev.occurred_at >= start) & (ev.occurred_at < end))
         od = ctx.tables["orders"]
         od = od.filter((od.paid_at >= start) & (od.paid_at < end))
+        carried, moved = _carried_over(profile, ctx)
+        scored = profile.select("customer_id")
+        if moved is not None:
+            ev, od = ev.semi_join(moved, "customer_id"), od.semi_join(moved, "customer_id")
+            scored = scored.semi_join(moved, "customer_id")
         key = f'%"{cfg.rating_key}"%'
 
         rated_ev = ev.filter(ev.event_type.isin(cfg.rating_event_types) & ev.attributes.like(key))
@@ -72,14 +79,30 @@ class SatisfactionStep(Step):
         comp = ev.filter(ev.event_type.isin(cfg.complaint_types))
         complaints = comp.group_by("customer_id").aggregate(complaints=comp.count()).to_pandas()
 
-        ids = profile.select("customer_id").to_pandas().customer_id
+        ids = scored.to_pandas().customer_id
         table = satisfaction_table(ids, ratings, texts, orders, complaints, cfg)
         # "" rather than a missing value: Spark reads a missing string of an in-memory table as
         # the text "NaN"; it is turned back into null below
         for col in ("satisfaction_grade", "satisfaction_evidence"):
             table[col] = table[col].fillna("")
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
-        joined = join_frame(profile, table, schema)
+        if carried is None:
+            joined = join_frame(profile, table, schema)
+        else:
+            fresh = ibis.memtable(pa.Table.from_pandas(
+                table[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False))
+            kept = carried.anti_join(moved, "customer_id").select(
+                "customer_id",
+                **{c: carried[c].cast(t) if c not in _TEXTS else carried[c].fill_null("")
+                   for c, t in COLUMNS.items()},
+            )  # fmt: skip
+            both = kept.union(fresh, distinct=False)
+            joined = profile.left_join(both, "customer_id").drop("customer_id_right")
+            notes.append(
+                f"satisfaction: {len(table):,} customers scored again (rows came in, left the "
+                f"lookback or changed), the others carried over from the snapshot as of "
+                f"{ctx.previous.as_of}"
+            )
         joined = joined.mutate(
             satisfaction_grade=joined.satisfaction_grade.nullif(""),
             satisfaction_evidence=joined.satisfaction_evidence.nullif(""),
@@ -90,6 +113,37 @@ class SatisfactionStep(Step):
             complaints=joined.complaints.fill_null(0),
         )
         return StepResult(joined, notes=notes)
+
+
+_TEXTS = ("satisfaction_grade", "satisfaction_evidence")
+
+
+def _carried_over(profile: ir.Table, ctx: StepContext) -> tuple[ir.Table | None, ir.Table | None]:
+    """The earlier snapshot's profile and the customers to score again (``None, None``: score
+    everyone). Carried over when this run's features were carried over from that snapshot
+    (same rollups, nothing rebuilt, within ``features.carry_days``), under the same
+    ``satisfaction`` block: a customer none of whose rows came in, left the lookback or
+    changed since keeps the scores of that snapshot, which are the scores of this day."""
+    from tierwise.carry import moved_customers
+    from tierwise.rollups import stored_rollups
+
+    before, features = ctx.previous, ctx.earlier.get("features") or {}
+    if before is None or before.table is None:
+        return None, None
+    if features.get("carried_from") != before.as_of.isoformat():
+        return None, None
+    block = ctx.config.satisfaction.model_dump(mode="json")
+    then = json.loads(json.dumps((before.meta.get("config") or {}).get("satisfaction"),
+                                 default=str))  # fmt: skip
+    rollups = stored_rollups(ctx.tables["orders"])
+    if then != block or rollups is None or not set(COLUMNS) <= set(before.columns):
+        return None, None
+    generation = before.meta["features"]["rollups"]["generation"]
+    moved = moved_customers(rollups, before.as_of, generation, ctx.as_of, block["lookback_days"])
+    table = before.table()
+    new = profile.select("customer_id").anti_join(table, "customer_id")
+    # read once: five queries below keep to these customers
+    return table, ibis.memtable(moved.union(new, distinct=True).to_pyarrow())
 
 
 STEP = SatisfactionStep()
