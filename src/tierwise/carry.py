@@ -18,6 +18,7 @@ earlier run did not have are computed from all their rollup rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -197,17 +198,25 @@ def carried_parts(
 
 
 def moved_customers(
-    rollups: RollupTables, then: dt.date, generation: int, now: dt.date, window_days: int
+    rollups: RollupTables,
+    then: dt.date,
+    generation: int,
+    now: dt.date,
+    window_days: int,
+    event_types: Sequence[str] | None = None,
 ) -> ir.Table:
-    """Customers (``customer_id``) whose order and event rows in the ``window_days`` up to
-    ``now`` may differ from those up to ``then``: a row on a day that came in or left the
-    window, or rows up to ``then`` changed after rollup generation ``generation``."""
+    """Customers (``customer_id``) whose order and event rows (events of ``event_types``
+    only, when given) in the ``window_days`` up to ``now`` may differ from those up to
+    ``then``: a row on a day that came in or left the window, or rows up to ``then`` changed
+    after rollup generation ``generation``."""
     entered = (ibis.date(then + dt.timedelta(days=1)), ibis.date(now))
     left = (ibis.date(then - dt.timedelta(days=window_days - 1)),
             ibis.date(now - dt.timedelta(days=window_days)))  # fmt: skip
     parts = []
     for daily in (rollups.orders, rollups.events):
         moved = daily.day.between(*entered) | daily.day.between(*left)
+        if event_types is not None and daily is rollups.events:
+            moved &= daily.event_type.isin(list(event_types))
         parts.append(daily.filter(moved).select("customer_id"))
     changes = rollups.changes
     parts.append(changes.filter(

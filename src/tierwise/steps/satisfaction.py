@@ -89,8 +89,11 @@ class SatisfactionStep(Step):
         if carried is None:
             joined = join_frame(profile, table, schema)
         else:
-            fresh = ibis.memtable(pa.Table.from_pandas(
-                table[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False))
+            fresh = ibis.memtable(
+                pa.Table.from_pandas(
+                    table[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False
+                )
+            )
             kept = carried.anti_join(moved, "customer_id").select(
                 "customer_id",
                 **{c: carried[c].cast(t) if c not in _TEXTS else carried[c].fill_null("")
@@ -122,8 +125,9 @@ def _carried_over(profile: ir.Table, ctx: StepContext) -> tuple[ir.Table | None,
     """The earlier snapshot's profile and the customers to score again (``None, None``: score
     everyone). Carried over when this run's features were carried over from that snapshot
     (same rollups, nothing rebuilt, within ``features.carry_days``), under the same
-    ``satisfaction`` block: a customer none of whose rows came in, left the lookback or
-    changed since keeps the scores of that snapshot, which are the scores of this day."""
+    ``satisfaction`` block: a customer none of whose rows (orders, events of the types it
+    reads) came in, left the lookback or changed since keeps the scores of that snapshot,
+    which are the scores of this day."""
     from tierwise.carry import moved_customers
     from tierwise.rollups import stored_rollups
 
@@ -139,7 +143,10 @@ def _carried_over(profile: ir.Table, ctx: StepContext) -> tuple[ir.Table | None,
     if then != block or rollups is None or not set(COLUMNS) <= set(before.columns):
         return None, None
     generation = before.meta["features"]["rollups"]["generation"]
-    moved = moved_customers(rollups, before.as_of, generation, ctx.as_of, block["lookback_days"])
+    cfg = ctx.config.satisfaction
+    read = {*cfg.rating_event_types, *cfg.text_event_types, *cfg.complaint_types}
+    moved = moved_customers(rollups, before.as_of, generation, ctx.as_of, cfg.lookback_days,
+                            sorted(read))  # fmt: skip
     table = before.table()
     new = profile.select("customer_id").anti_join(table, "customer_id")
     # read once: five queries below keep to these customers
