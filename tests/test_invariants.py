@@ -121,3 +121,22 @@ def test_features_and_labels_are_consistent(orders, events):
         held = every.split(";") if isinstance(every, str) else []
         assert held == sorted(held, key=order.index)
         assert primary == (held[0] if held else "potential")
+
+
+def test_no_module_evaluates_text_as_python():
+    """Rules, segments and computed columns are parsed into trees; nothing calls eval/exec."""
+    import ast
+    from pathlib import Path
+
+    import tierwise
+
+    found = []
+    for path in Path(tierwise.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in {"eval", "exec", "compile"}
+            ):
+                found.append(f"{path.name}:{node.lineno} {node.func.id}")
+    assert found == []

@@ -114,3 +114,11 @@ def test_error_positions_point_at_the_culprit(ctx):
     with pytest.raises(SegmentError) as info:
         segment_filter("orders > 1 and ordrs < 3", ctx)
     assert info.value.position == len("orders > 1 and ")
+
+
+@pytest.mark.parametrize(
+    "expr", ["__import__('os').system('true')", "open('/etc/passwd') = 'x'", "orders.__class__"]
+)
+def test_python_is_refused_not_run(ctx, expr):
+    with pytest.raises(SegmentError):
+        segment_filter(expr, ctx)
