@@ -164,7 +164,8 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
 
 
 def test_the_demo_shop_run_a_week_later_equals_a_run_without_carrying(tmp_path, demo_shop):
-    """Ratings, texts, refunds and complaints of the demo: satisfaction is carried over too."""
+    """Ratings, texts, refunds and complaints of the demo, its planted entrances: satisfaction
+    and entrances are carried over too."""
     import tierwise
 
     home = tmp_path / "demo"
@@ -186,6 +187,8 @@ def test_the_demo_shop_run_a_week_later_equals_a_run_without_carrying(tmp_path, 
     assert run.features["carried_from"] is not None
     scored = [n for n in run.notes if n.startswith("satisfaction:")]
     assert scored and "carried over" in scored[0]
+    entered = [n for n in run.notes if n.startswith("entrance:")]
+    assert entered and "carried over" in entered[0]
     carried, labels = p.store.read_profiles(demo_shop.as_of), _labels(p.store, demo_shop.as_of)
     p.close()
     (home / "tierwise.yaml").write_text(settings + "features: {carry_days: 0}\n", "utf-8")

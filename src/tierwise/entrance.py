@@ -33,6 +33,7 @@ __all__ = [
     "entrance_touches",
     "first_and_latest",
     "signup_answers",
+    "touched_customers",
 ]
 
 UNKNOWN = "unknown"
@@ -59,8 +60,9 @@ def _describe(src: EntranceSource) -> str:
     return f"{src.table}{types}.{src.field}"
 
 
-def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str) -> ir.Table:
-    """The candidate rows of one source: who, when, the raw value and the row's key."""
+def _source_condition(src: EntranceSource, table: ir.Table, cutoff: Any, where: str
+                      ) -> tuple[ir.BooleanValue, ir.Value]:  # fmt: skip
+    """Which rows of ``table`` are candidates of one source, and their raw value."""
     time = _TIME[src.table]
     if src.field.startswith("attributes."):
         key = src.field.split(".", 1)[1]
@@ -83,9 +85,20 @@ def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str) 
         cond &= table.event_type.isin(src.event_types)
     if src.table == "orders":
         cond &= table.status == "paid"
+    return cond, raw
+
+
+def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str,
+                 only: ir.Table | None = None) -> ir.Table:  # fmt: skip
+    """The candidate rows of one source: who, when, the raw value and the row's key (of the
+    customers in ``only`` when given)."""
+    cond, raw = _source_condition(src, table, cutoff, where)
     rows = table.filter(cond).select(
-        customer_id=table[src.who], at=table[time], raw=raw, row=table[_KEY[src.table]]
-    )
+        customer_id=table[src.who], at=table[_TIME[src.table]], raw=raw,
+        row=table[_KEY[src.table]],
+    )  # fmt: skip
+    if only is not None:
+        rows = rows.semi_join(only, "customer_id")
     if src.field.startswith("attributes."):
         return rows
     # a plain column: only each customer's first and newest row can matter
@@ -103,8 +116,11 @@ def _attribute(raw: Any, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConfig) -> pd.DataFrame:
-    """Every entrance touch the sources find before ``cutoff``.
+def entrance_touches(
+    tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConfig, only: ir.Table | None = None
+) -> pd.DataFrame:
+    """Every entrance touch the sources find before ``cutoff`` (of the customers in ``only``,
+    a table of ``customer_id``, when given).
 
     Returns
     -------
@@ -116,7 +132,7 @@ def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConf
     frames = []
     for i, src in enumerate(cfg.sources):
         where = f"entrance.sources[{i}]"
-        rows = _source_rows(src, tables[src.table], cutoff, where).to_pandas()
+        rows = _source_rows(src, tables[src.table], cutoff, where, only).to_pandas()
         if src.field.startswith("attributes."):
             key = src.field.split(".", 1)[1]
             rows["value"] = rows.raw.map(lambda r, k=key: _attribute(r, k))
@@ -137,6 +153,29 @@ def entrance_touches(tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConf
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in _TOUCH})
     return pd.concat(frames, ignore_index=True)
+
+
+def touched_customers(
+    tables: dict[str, ir.Table], since: Any, cutoff: Any, cfg: EntranceConfig,
+    imports: Sequence[str],
+) -> ir.Table:  # fmt: skip
+    """Customers (``customer_id``) with a new touch before ``cutoff``: one a source row names
+    that is stamped from ``since`` on or came in one of ``imports`` (back-filled or undated);
+    and customers whose own row came in one of ``imports`` (their sign-up answers).
+
+    Touches that a row changed in place took away are not among them: a caller adds the
+    customers whose rows changed (the rollups' change log).
+    """
+    ids = list(imports)
+    parts = []
+    for i, src in enumerate(cfg.sources):
+        table = tables[src.table]
+        cond, _ = _source_condition(src, table, cutoff, f"entrance.sources[{i}]")
+        fresh = (table[_TIME[src.table]] >= since) | table._import_id.isin(ids)
+        parts.append(table.filter(cond & fresh).select(customer_id=table[src.who]))
+    customers = tables["customers"]
+    parts.append(customers.filter(customers._import_id.isin(ids)).select("customer_id"))
+    return ibis.union(*parts, distinct=True)
 
 
 def json_texts(values: Sequence[Any] | pd.Series) -> np.ndarray:

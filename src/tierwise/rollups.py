@@ -51,6 +51,11 @@ class RollupTables:
     """How many refreshes changed the rollups (a run records the generation it read)."""
     build: str | None = None
     """Which full build the rollups come from: runs of an earlier build are not carried on."""
+    imports: ir.Table | None = None
+    """The imports rolled up: ``import_id``, ``entity``, ``rows_updated`` and the
+    ``generation`` that took them in."""
+    customers_written: int | None = None
+    """The last generation at which customers rows were written outside the importer."""
 
 
 def refresh_rollups(store: Store, cfg: FeatureConfig) -> dict:
@@ -75,6 +80,12 @@ def rollup_tables(store: Store) -> RollupTables:
         raise StoreError(f"{store.path} has no rollups yet; they are built by `tierwise run`")
     con = ibis.duckdb.from_connection(store.con)
     generation = state.get("generation", 0)
+    imports = con.table("rollup_imports")
+    if "generation" in imports.columns:  # the import log of every refresh
+        log = con.table("imports").select("import_id", "entity", "rows_updated")
+        imports = imports.join(log, "import_id")
+    else:
+        imports = None
     return RollupTables(
         orders=con.table("rollup_orders"),
         events=con.table("rollup_events"),
@@ -83,6 +94,8 @@ def rollup_tables(store: Store) -> RollupTables:
         changes=con.table("rollup_changes") if store.has_table("rollup_changes") else None,
         generation=generation,
         build=state.get("build"),
+        imports=imports,
+        customers_written=(state.get("customers") or {}).get("written"),
     )
 
 
@@ -108,10 +121,12 @@ def _is_stored(table: ir.Table, name: str) -> bool:
     return isinstance(op, ops.DatabaseTable) and op.name == name
 
 
-def stored_rollups(orders: ir.Table) -> RollupTables | None:
+def stored_rollups(orders: ir.Table, **others: ir.Table) -> RollupTables | None:
     """The rollups of the tierwise store ``orders`` lives in, as they are (``None``: not in
-    a store, or none built)."""
-    store = _store_of(orders) if _is_stored(orders, "orders") else None
+    a store, none built, or one of ``others`` — canonical tables by name — is not the
+    store's own table)."""
+    stored = all(_is_stored(t, name) for name, t in {"orders": orders, **others}.items())
+    store = _store_of(orders) if stored else None
     if store is None or store.rollup_state() is None:
         return None
     return rollup_tables(store)

@@ -536,6 +536,7 @@ class Store:
                 for e in ("orders", "events")
             }
             con.execute("CREATE TABLE IF NOT EXISTS rollup_imports (import_id VARCHAR PRIMARY KEY)")
+            con.execute("ALTER TABLE rollup_imports ADD COLUMN IF NOT EXISTS generation BIGINT")
             con.execute(
                 "CREATE TABLE IF NOT EXISTS rollup_changes "
                 "(generation BIGINT, customer_id VARCHAR, since DATE)"
@@ -549,6 +550,7 @@ class Store:
             ).fetchall()
             counts = {e: self.count(e) for e in ("orders", "events")}
             fresh = state is None or state.get("layout") != _ROLLUP_LAYOUT
+            customers = self._customers_written(state, new, generation)
             # rows written outside the importer: more rows than the new imports account for
             rebuild = {
                 e: fresh or state["unlogged"][e] != unlogged[e]
@@ -614,11 +616,12 @@ class Store:
                 con.execute(f"DROP TABLE IF EXISTS _tw_custs_{e}")
             con.execute("DROP TABLE IF EXISTS _tw_send_custs")
             con.execute(
-                "INSERT INTO rollup_imports SELECT import_id FROM imports "
-                "WHERE import_id NOT IN (SELECT import_id FROM rollup_imports)"
+                "INSERT INTO rollup_imports SELECT import_id, ? FROM imports "
+                "WHERE import_id NOT IN (SELECT import_id FROM rollup_imports)",
+                [generation],
             )
             stats["imports"] = len(new)
-            if stats["mode"] == "current":
+            if stats["mode"] == "current" and not new and customers["written"] < generation:
                 generation -= 1
             if stats["mode"] == "built":
                 con.execute("DELETE FROM rollup_changes")  # no earlier run can be carried on
@@ -626,9 +629,30 @@ class Store:
             con.execute(
                 "INSERT OR REPLACE INTO tierwise_meta VALUES ('rollups', ?)",
                 [json.dumps({**spec, "unlogged": unlogged, "rows": counts,
-                             "generation": generation, "build": build})],
+                             "generation": generation, "build": build, "customers": customers})],
             )  # fmt: skip
         return stats
+
+    def _customers_written(self, state: dict | None, new: list, generation: int) -> dict:
+        """The customers table's row counts, and the last generation at which rows were
+        written to it outside the importer (``written``; a run of an earlier generation
+        cannot carry over what it read from customers)."""
+        now = {
+            "rows": self.count("customers"),
+            "unlogged": self.one("SELECT count(*) FROM customers WHERE _import_id IS NULL")[0],
+        }
+        then = (state or {}).get("customers")
+        if then is None:
+            return {**now, "written": generation}
+        ids = [i for i, _, _, _ in new]
+        added = self.one(
+            "SELECT coalesce(sum(CASE WHEN entity = 'customers' THEN rows_imported ELSE 0 END) "
+            "+ sum(coalesce(customers_created, 0)), 0) FROM imports "
+            "WHERE import_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids],
+        )[0]
+        same = now["unlogged"] == then["unlogged"] and now["rows"] == then["rows"] + added
+        return {**now, "written": then["written"] if same else generation}
 
     def _stale_rollup_rows(self, entity: str, import_ids: list[str], updated: bool) -> tuple:
         """Temp tables of the customer-days (``_tw_days_<entity>``) and whole customers

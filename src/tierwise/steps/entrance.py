@@ -19,6 +19,7 @@ from tierwise.entrance import (
     first_and_latest,
     json_texts,
     signup_answers,
+    touched_customers,
 )
 from tierwise.errors import ConfigError
 from tierwise.features import cutoff_of
@@ -68,9 +69,13 @@ class EntranceStep(Step):
         cfg = ctx.config.entrance
         t = ctx.tables
         cutoff = cutoff_of(ctx.as_of)
-        touches = first_and_latest(entrance_touches(t, cutoff, cfg))
-        customers = t["customers"].select("customer_id", "attributes").to_pandas()
-        answers, notes = signup_answers(customers, cfg.attributes)
+        carried, moved, notes = _carried_over(profile, ctx)
+        touches = first_and_latest(entrance_touches(t, cutoff, cfg, moved))
+        customers = t["customers"].select("customer_id", "attributes")
+        if moved is not None:
+            customers = customers.semi_join(moved, "customer_id")
+        answers, said = signup_answers(customers.to_pandas(), cfg.attributes)
+        notes += said
         frame = answers.merge(touches, on="customer_id", how="outer")
         known = frame.entrance_channel.notna()
         frame["entrance_kind"] = frame.entrance_kind.where(known, UNKNOWN)
@@ -87,7 +92,24 @@ class EntranceStep(Step):
         # "" rather than a missing value: Spark reads a missing string of an in-memory table
         # as the text "NaN"; it is turned back into null below
         frame[answer_cols] = frame[answer_cols].astype(object).where(frame[answer_cols].notna(), "")
-        joined = join_frame(profile, frame, schema)
+        if carried is None:
+            joined = join_frame(profile, frame, schema)
+        else:
+            fresh = ibis.memtable(pa.Table.from_pandas(
+                frame[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False))
+            types = fresh.schema()
+            kept = carried.anti_join(moved, "customer_id").select(
+                "customer_id",
+                **{c: carried[c].cast(types[c]).fill_null("") if c in answer_cols
+                   else carried[c].cast(types[c]) for c in types if c != "customer_id"},
+            )  # fmt: skip
+            both = kept.union(fresh, distinct=False)
+            joined = profile.left_join(both, "customer_id").drop("customer_id_right")
+            notes.append(
+                f"entrance: {len(frame):,} customers' entrances read again (touches or "
+                f"sign-up rows came in or changed), the others carried over from the snapshot "
+                f"as of {ctx.previous.as_of}"
+            )
         joined = joined.mutate(
             **{c: joined[c].nullif("") for c in answer_cols},
             entrance_channel=joined.entrance_channel.fill_null(UNKNOWN),
@@ -113,6 +135,64 @@ class EntranceStep(Step):
                 f"{UNKNOWN!r}"
             )
         return StepResult(joined, notes=notes)
+
+
+def _carried_over(
+    profile: ir.Table, ctx: StepContext
+) -> tuple[ir.Table | None, ir.Table | None, list[str]]:
+    """The earlier snapshot's profile, the customers whose entrance is read again (``None,
+    None``: everyone's) and why nothing is carried over when it could have been.
+
+    Carried over when this run's features were carried over from that snapshot (same
+    rollups, nothing rebuilt), under the same ``entrance`` block: a customer without a new
+    touch, a new or changed own row, or a changed row in the rollups' change log keeps the
+    entrance columns of that snapshot, which are those of this day.
+    """
+    from tierwise.rollups import stored_rollups
+
+    before, features = ctx.previous, ctx.earlier.get("features") or {}
+    if before is None or before.table is None:
+        return None, None, []
+    if features.get("carried_from") != before.as_of.isoformat():
+        return None, None, []
+    cfg = ctx.config.entrance
+    block = cfg.model_dump(mode="json")
+    then = json.loads(json.dumps((before.meta.get("config") or {}).get("entrance"),
+                                 default=str))  # fmt: skip
+    t = ctx.tables
+    rollups = stored_rollups(t["orders"], customers=t["customers"], events=t["events"])
+    answer_cols = [f"signup_{k}" for k in cfg.attributes]
+    if (then != block or rollups is None or rollups.imports is None or rollups.changes is None
+            or not {*COLUMNS, *answer_cols} <= set(before.columns)):  # fmt: skip
+        return None, None, []
+    generation = before.meta["features"]["rollups"]["generation"]
+    refusal = None
+    if (rollups.customers_written or 0) > generation:
+        refusal = "customers rows were written outside the importer"
+    imports = rollups.imports.filter(rollups.imports.generation > generation).to_pandas()
+    updated = imports[imports.rows_updated.fillna(0) > 0]
+    moving = {s.table for s in cfg.sources if s.who != "customer_id"}
+    if moving & set(updated.entity):
+        refusal = f"an import changed {', '.join(sorted(moving & set(updated.entity)))} rows"
+    if any(s.table == "customers" and s.field in _AUTO_FILLED for s in cfg.sources):
+        refusal = "a source reads customers columns the importer fills in by itself"
+    if refusal is not None:
+        return None, None, [f"entrance: read for everyone ({refusal} since {before.as_of})"]
+    moved = touched_customers(t, cutoff_of(before.as_of), cutoff_of(ctx.as_of), cfg,
+                              imports.import_id.tolist())  # fmt: skip
+    table = before.table()
+    parts = [moved, profile.select("customer_id").anti_join(table, "customer_id")]
+    if len(updated):
+        # an order or event changed in place may have stopped being a touch, of its customer
+        # or of the one it had before: both are in the rollups' change log
+        changes = rollups.changes
+        parts.append(changes.filter(changes.generation > generation).select("customer_id"))
+    # read once: the queries of the step keep to these customers
+    return table, ibis.memtable(ibis.union(*parts, distinct=True).to_pyarrow()), []
+
+
+_AUTO_FILLED = ("customer_id", "first_seen")
+"""Customers columns the importer writes for customers it creates from orders and events."""
 
 
 STEP = EntranceStep()
