@@ -18,7 +18,8 @@ earlier run did not have are computed from all their rollup rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,8 +31,12 @@ from tierwise.features import _MONEY_SUMS, event_day_counts, order_day_sums
 
 if TYPE_CHECKING:
     from tierwise.rollups import RollupTables
+    from tierwise.steps.base import StepContext
 
-__all__ = ["CarrySource", "carried_parts", "carry_refusal", "moved_customers"]
+__all__ = [
+    "CarrySource", "StepCarry", "carried_parts", "carry_refusal", "moved_customers",
+    "step_carry",
+]  # fmt: skip
 
 _MONEY = ibis.dtype("decimal(38, 4)")
 _FIRSTS = {"first_order_at", "first_event_at"}
@@ -224,3 +229,42 @@ def moved_customers(
         & (changes.since.isnull() | (changes.since <= ibis.date(then)))
     ).select("customer_id"))  # fmt: skip
     return parts[0].union(parts[1], distinct=True).union(parts[2], distinct=True)
+
+
+@dataclass(frozen=True)
+class StepCarry:
+    """The snapshot a step carries its columns over from: its ``profile`` (an Ibis table on
+    the store), ``as_of`` day, the store's ``rollups`` and the rollup ``generation`` the
+    snapshot read."""
+
+    profile: ir.Table
+    as_of: dt.date
+    rollups: RollupTables
+    generation: int
+
+
+def step_carry(ctx: StepContext, section: str, columns: Iterable[str], *tables: str
+               ) -> StepCarry | None:  # fmt: skip
+    """What the step of config block ``section`` may carry over from (``None``: nothing).
+
+    It may when this run's features were carried over from the snapshot before (same
+    rollups, nothing rebuilt), that snapshot ran under the same ``section`` block and has
+    ``columns``, and the canonical ``tables`` the step reads are the store's own.
+    """
+    from tierwise.rollups import stored_rollups
+
+    before, features = ctx.previous, ctx.earlier.get("features") or {}
+    if before is None or before.table is None:
+        return None
+    if features.get("carried_from") != before.as_of.isoformat():
+        return None
+    block = getattr(ctx.config, section).model_dump(mode="json")
+    then = json.loads(json.dumps((before.meta.get("config") or {}).get(section), default=str))
+    others = {name: ctx.tables[name] for name in tables if name != "orders"}
+    rollups = stored_rollups(ctx.tables["orders"], **others)
+    if then != block or rollups is None or rollups.changes is None:
+        return None
+    if not set(columns) <= set(before.columns):
+        return None
+    generation = before.meta["features"]["rollups"]["generation"]
+    return StepCarry(before.table(), before.as_of, rollups, generation)

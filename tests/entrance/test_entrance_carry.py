@@ -134,7 +134,8 @@ def test_an_event_changed_in_place_is_read_for_everyone(project):
     run = p.run(as_of=D2)
     assert run.features["carried_from"] == D1.isoformat()
     assert _entrance_note(run) == (
-        f"entrance: read for everyone (an import changed events rows since {D1})"
+        f"entrance: read for everyone (an import since {D1} changed events rows in place, "
+        "and a source reads them for another customer than their own)"
     )
     got = {r["customer_id"]: r for r in p.store.read_profiles(D2).select(COLUMNS).to_pylist()}
     assert got["b"]["entrance_channel"] == "distributor"

@@ -95,8 +95,11 @@ class EntranceStep(Step):
         if carried is None:
             joined = join_frame(profile, frame, schema)
         else:
-            fresh = ibis.memtable(pa.Table.from_pandas(
-                frame[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False))
+            fresh = ibis.memtable(
+                pa.Table.from_pandas(
+                    frame[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False
+                )
+            )
             types = fresh.schema()
             kept = carried.anti_join(moved, "customer_id").select(
                 "customer_id",
@@ -141,54 +144,46 @@ def _carried_over(
     profile: ir.Table, ctx: StepContext
 ) -> tuple[ir.Table | None, ir.Table | None, list[str]]:
     """The earlier snapshot's profile, the customers whose entrance is read again (``None,
-    None``: everyone's) and why nothing is carried over when it could have been.
+    None``: everyone's) and, when it could not carry over, why.
 
-    Carried over when this run's features were carried over from that snapshot (same
-    rollups, nothing rebuilt), under the same ``entrance`` block: a customer without a new
-    touch, a new or changed own row, or a changed row in the rollups' change log keeps the
-    entrance columns of that snapshot, which are those of this day.
+    Carried over as `tierwise.carry.step_carry` says: a customer without a new touch, a new
+    or changed own row, or a changed row in the rollups' change log keeps the entrance
+    columns of that snapshot, which are those of this day.
     """
-    from tierwise.rollups import stored_rollups
+    from tierwise.carry import step_carry
 
-    before, features = ctx.previous, ctx.earlier.get("features") or {}
-    if before is None or before.table is None:
-        return None, None, []
-    if features.get("carried_from") != before.as_of.isoformat():
-        return None, None, []
     cfg = ctx.config.entrance
-    block = cfg.model_dump(mode="json")
-    then = json.loads(json.dumps((before.meta.get("config") or {}).get("entrance"),
-                                 default=str))  # fmt: skip
-    t = ctx.tables
-    rollups = stored_rollups(t["orders"], customers=t["customers"], events=t["events"])
-    answer_cols = [f"signup_{k}" for k in cfg.attributes]
-    if (then != block or rollups is None or rollups.imports is None or rollups.changes is None
-            or not {*COLUMNS, *answer_cols} <= set(before.columns)):  # fmt: skip
+    columns = [*COLUMNS, *(f"signup_{k}" for k in cfg.attributes)]
+    carry = step_carry(ctx, "entrance", columns, "orders", "events", "customers")
+    if carry is None:
         return None, None, []
-    generation = before.meta["features"]["rollups"]["generation"]
-    refusal = None
-    if (rollups.customers_written or 0) > generation:
-        refusal = "customers rows were written outside the importer"
+    rollups, generation = carry.rollups, carry.generation
+    if rollups.imports is None:
+        return None, None, []
     imports = rollups.imports.filter(rollups.imports.generation > generation).to_pandas()
     updated = imports[imports.rows_updated.fillna(0) > 0]
-    moving = {s.table for s in cfg.sources if s.who != "customer_id"}
-    if moving & set(updated.entity):
-        refusal = f"an import changed {', '.join(sorted(moving & set(updated.entity)))} rows"
-    if any(s.table == "customers" and s.field in _AUTO_FILLED for s in cfg.sources):
-        refusal = "a source reads customers columns the importer fills in by itself"
+    moving = sorted({s.table for s in cfg.sources if s.who != "customer_id"} & set(updated.entity))
+    refusal = None
+    if rollups.customers_written is None or rollups.customers_written > generation:
+        refusal = f"customers rows were written outside the importer since {carry.as_of}"
+    elif moving:
+        refusal = (f"an import since {carry.as_of} changed {', '.join(moving)} rows in place, "
+                   "and a source reads them for another customer than their own")  # fmt: skip
+    elif any(s.table == "customers" and s.field in _AUTO_FILLED for s in cfg.sources):
+        refusal = "a source reads customers columns the importer fills for customers it creates"
     if refusal is not None:
-        return None, None, [f"entrance: read for everyone ({refusal} since {before.as_of})"]
-    moved = touched_customers(t, cutoff_of(before.as_of), cutoff_of(ctx.as_of), cfg,
+        return None, None, [f"entrance: read for everyone ({refusal})"]
+    t = ctx.tables
+    moved = touched_customers(t, cutoff_of(carry.as_of), cutoff_of(ctx.as_of), cfg,
                               imports.import_id.tolist())  # fmt: skip
-    table = before.table()
-    parts = [moved, profile.select("customer_id").anti_join(table, "customer_id")]
+    parts = [moved, profile.select("customer_id").anti_join(carry.profile, "customer_id")]
     if len(updated):
         # an order or event changed in place may have stopped being a touch, of its customer
         # or of the one it had before: both are in the rollups' change log
         changes = rollups.changes
         parts.append(changes.filter(changes.generation > generation).select("customer_id"))
     # read once: the queries of the step keep to these customers
-    return table, ibis.memtable(ibis.union(*parts, distinct=True).to_pyarrow()), []
+    return carry.profile, ibis.memtable(ibis.union(*parts, distinct=True).to_pyarrow()), []
 
 
 _AUTO_FILLED = ("customer_id", "first_seen")

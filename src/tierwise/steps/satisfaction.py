@@ -8,7 +8,6 @@ messages, refunded orders and complaint/service events. See `tierwise.satisfacti
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import ibis
@@ -123,34 +122,21 @@ _TEXTS = ("satisfaction_grade", "satisfaction_evidence")
 
 def _carried_over(profile: ir.Table, ctx: StepContext) -> tuple[ir.Table | None, ir.Table | None]:
     """The earlier snapshot's profile and the customers to score again (``None, None``: score
-    everyone). Carried over when this run's features were carried over from that snapshot
-    (same rollups, nothing rebuilt, within ``features.carry_days``), under the same
-    ``satisfaction`` block: a customer none of whose rows (orders, events of the types it
-    reads) came in, left the lookback or changed since keeps the scores of that snapshot,
-    which are the scores of this day."""
-    from tierwise.carry import moved_customers
-    from tierwise.rollups import stored_rollups
+    everyone). Carried over as `tierwise.carry.step_carry` says: a customer none of whose
+    rows (orders, events of the types it reads) came in, left the lookback or changed since
+    keeps the scores of that snapshot, which are the scores of this day."""
+    from tierwise.carry import moved_customers, step_carry
 
-    before, features = ctx.previous, ctx.earlier.get("features") or {}
-    if before is None or before.table is None:
+    carry = step_carry(ctx, "satisfaction", COLUMNS, "orders", "events")
+    if carry is None:
         return None, None
-    if features.get("carried_from") != before.as_of.isoformat():
-        return None, None
-    block = ctx.config.satisfaction.model_dump(mode="json")
-    then = json.loads(json.dumps((before.meta.get("config") or {}).get("satisfaction"),
-                                 default=str))  # fmt: skip
-    rollups = stored_rollups(ctx.tables["orders"])
-    if then != block or rollups is None or not set(COLUMNS) <= set(before.columns):
-        return None, None
-    generation = before.meta["features"]["rollups"]["generation"]
     cfg = ctx.config.satisfaction
     read = {*cfg.rating_event_types, *cfg.text_event_types, *cfg.complaint_types}
-    moved = moved_customers(rollups, before.as_of, generation, ctx.as_of, cfg.lookback_days,
-                            sorted(read))  # fmt: skip
-    table = before.table()
-    new = profile.select("customer_id").anti_join(table, "customer_id")
+    moved = moved_customers(carry.rollups, carry.as_of, carry.generation, ctx.as_of,
+                            cfg.lookback_days, sorted(read))  # fmt: skip
+    new = profile.select("customer_id").anti_join(carry.profile, "customer_id")
     # read once: five queries below keep to these customers
-    return table, ibis.memtable(moved.union(new, distinct=True).to_pyarrow())
+    return carry.profile, ibis.memtable(moved.union(new, distinct=True).to_pyarrow())
 
 
 STEP = SatisfactionStep()
