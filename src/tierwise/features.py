@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from tierwise.config import Config, FeatureConfig, IntentionConfig
 
@@ -176,25 +177,50 @@ def event_day_counts(
     return aggs
 
 
-def rollup_intention_score(d: ir.Table, as_of: ir.DateValue, cfg: FeatureConfig) -> ir.Value:
-    """The intention score over rows ``d`` of the events rollup up to ``as_of``.
+def rollup_intention_scores(daily: ir.Table, as_of: dt.date, cfg: FeatureConfig) -> ir.Table:
+    """The intention score (``customer_id``, ``intention_score``) from the events rollup
+    ``daily`` as of ``as_of``; customers without a weighted event in the lookback are left out.
 
     The decayed score is exact per day: an event ``s`` seconds into day X, ``k`` days before
     the cutoff, has age ``k - s / 86400`` days, so its decay is ``0.5 ** (k / h)`` times
     ``2 ** (s / 86400 / h)``, summed per day in the rollup (``decay``, events after midnight;
     ``at_midnight`` counts the others). Only on the oldest day of the lookback does the
     second matter: events at midnight have an age of exactly ``lookback_days`` and are left
-    out, as in `intention_score`.
+    out, as in `intention_score`. The weights are looked up by a join on type and channel
+    (the weights of `event_weight`, most specific first).
     """
-    k = as_of.delta(d.day, unit="day") + 1
-    lookback = cfg.intention.lookback_days
-    inside = ibis.cases(
-        (k < lookback, d.decay + d.at_midnight.cast("float64")),
-        (k == lookback, d.decay),
-        else_=ibis.literal(0.0),
+    ic = cfg.intention
+    lookback = ic.lookback_days
+    as_of_d = ibis.date(as_of)
+    first = {}
+    for channel, etype, weight in ic.weight_table():
+        first.setdefault((channel, etype), float(weight))
+    if not first:  # nothing weighted: every score is 0
+        return daily.select("customer_id", intention_score=ibis.literal(0.0)).limit(0)
+    start = ibis.date(as_of - dt.timedelta(days=lookback - 1))
+    d = daily.filter(
+        daily.day.between(start, as_of_d) & daily.event_type.isin(sorted({t for _, t in first}))
     )
-    decay = ibis.literal(0.5) ** (k.cast("float64") / float(cfg.intention.half_life_days))
-    return (event_weight(d, cfg.intention) * decay * inside).sum().round(4)
+    by_channel = {k: w for k, w in first.items() if k[0] is not None}
+    by_type = {t: w for (c, t), w in first.items() if c is None}
+    specific = ibis.memtable(pa.table({
+        "w_channel": pa.array([c for c, _ in by_channel], pa.string()),
+        "w_type": pa.array([t for _, t in by_channel], pa.string()),
+        "w_specific": pa.array(list(by_channel.values()), pa.float64()),
+    }))  # fmt: skip
+    general = ibis.memtable(pa.table({
+        "w_type": pa.array(list(by_type), pa.string()),
+        "w_general": pa.array(list(by_type.values()), pa.float64()),
+    }))  # fmt: skip
+    d = d.left_join(specific, [d.channel == specific.w_channel, d.event_type == specific.w_type])
+    d = d.left_join(general, d.event_type == general.w_type)
+    weight = ibis.coalesce(d.w_specific, d.w_general, 0.0)
+    k = as_of_d.delta(d.day, unit="day") + 1
+    inside = ibis.ifelse(k < lookback, d.decay + d.at_midnight.cast("float64"), d.decay)
+    decay = ibis.literal(0.5) ** (k.cast("float64") / float(ic.half_life_days))
+    return d.group_by("customer_id").aggregate(
+        intention_score=(weight * decay * inside).sum().round(4)
+    )
 
 
 def _event_rollup_aggregates(
@@ -202,9 +228,7 @@ def _event_rollup_aggregates(
 ) -> tuple[ir.Table, dict[str, ir.Value]]:
     """The same event features from the per customer, day, type and channel rollup."""
     d = daily.filter(daily.day <= as_of)
-    aggs = event_day_counts(d, as_of, cfg)
-    aggs["intention_score"] = rollup_intention_score(d, as_of, cfg)
-    return d, aggs
+    return d, event_day_counts(d, as_of, cfg)
 
 
 def _event_counts(
@@ -460,17 +484,11 @@ def customer_features(
             # came later than their first order
             ids = customers.select("customer_id")
             of, ef, mc, _ = carried_parts(ids, rollups, carry, as_of, cfg, need)
-            if "intention_score" in need:
-                start = as_of - dt.timedelta(days=cfg.intention.lookback_days)
-                d = rollups.events.filter(
-                    rollups.events.day.between(ibis.date(start), as_of_d)
-                )  # fmt: skip
-                it = d.group_by("customer_id").aggregate(
-                    intention_score=rollup_intention_score(d, as_of_d, cfg)
-                )
         else:
             of = _aggregate(_order_rollup_aggregates(rollups.orders, as_of_d, cfg), need)
             ef = _aggregate(_event_rollup_aggregates(rollups.events, as_of_d, cfg), need)
+        if "intention_score" in need:
+            it = rollup_intention_scores(rollups.events, as_of, cfg)
         cf = None
         if need & _CAMPAIGN:
             cf = _campaign_rollup_features(rollups.sends, as_of_d, cutoff, cfg)
