@@ -25,9 +25,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierwise.demo.run import run_demo
+from tierwise.evidence import LABEL_COLUMNS
 from tierwise.project import Project
 
 BUDGET_S = 30.0
+
+
+def _no_labels(name: str, evidence: bool = True) -> str:
+    """A labels query giving no rows (the plan reads the profiles only)."""
+    types = {"is_primary": "BOOLEAN"}
+    cols = ", ".join(f"NULL::{types.get(c, 'VARCHAR')} AS {c}" for c in LABEL_COLUMNS)
+    return f"SELECT {cols} WHERE false"
 
 
 def _tile(profiles: pa.Table, n: int) -> pa.Table:
@@ -84,10 +92,7 @@ def main() -> int:
             "INSERT INTO events (event_id, customer_id, occurred_at, event_type, channel) "
             "SELECT * FROM _e"
         )
-        store.write_snapshot(as_of, profiles, labels_query=lambda _n: "SELECT NULL::VARCHAR, "
-                             "NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, "
-                             "NULL::BOOLEAN, NULL::VARCHAR, NULL::VARCHAR WHERE false",
-                             meta={})  # fmt: skip
+        store.write_snapshot(as_of, profiles, labels_query=_no_labels, meta={})
         rng = np.random.default_rng(args.seed + 1)
         opted = pc.filter(ids, pa.array(rng.random(len(ids)) < 0.02))
         store.write_consent(pa.table({
@@ -98,10 +103,7 @@ def main() -> int:
             "source": pa.array(np.full(len(opted), "bench")),
         }))  # fmt: skip
         earlier = as_of - dt.timedelta(days=5)
-        store.write_snapshot(earlier, profiles, labels_query=lambda _n: "SELECT NULL::VARCHAR, "
-                             "NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, "
-                             "NULL::BOOLEAN, NULL::VARCHAR, NULL::VARCHAR WHERE false",
-                             meta={})  # fmt: skip
+        store.write_snapshot(earlier, profiles, labels_query=_no_labels, meta={})
         p.plan(earlier)
         prep = time.perf_counter() - t0
         print(

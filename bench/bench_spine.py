@@ -361,7 +361,8 @@ def _profiles(store: Store, as_of: dt.date, config: Config, *, previous: bool = 
         t1 = _now()
         store.write_snapshot(
             as_of, run.profiles, meta=run.meta(),
-            labels_query=lambda name: labels_query(name, run.config, run.rfm, run.scheme_params),
+            labels_query=lambda name, evidence=True: labels_query(
+                name, run.config, run.rfm, run.scheme_params, evidence=evidence),
         )  # fmt: skip
         timing["write"] = _since(t1)
     return run.profiles, timing, run

@@ -150,3 +150,40 @@ def test_tags_by_segment(shop):
     assert result.exit_code == 0, result.output
     assert "champions" in result.output and "concern/" in result.output
     assert "no column 'nope'" in tw("tags", "segments", "-p", d, "--by", "nope").output
+
+
+def test_evidence_is_read_from_the_profile_beside_the_stored_label_rows(shop):
+    """The label rows are stored without evidence; reads take it from the snapshot's evidence
+    view over the stored profile; a snapshot stored with evidence in its rows reads as it was."""
+    d, _ = shop
+    with Project(d) as p:
+        store, as_of = p.store, p.store.latest_snapshot()
+        keys = ["customer_id", "scheme", "label", "label_zh", "label_en", "is_primary", "rule"]
+        order = " ORDER BY customer_id, scheme, is_primary DESC, label"
+        stored = store.arrow(f"SELECT * FROM labels WHERE as_of = ?{order}", [as_of])
+        assert stored.num_rows > 400 and stored["evidence"].null_count == stored.num_rows
+        read = store.read_labels(as_of)
+        assert read.select(keys).equals(stored.select(keys))
+        assert read["evidence"].null_count == 0
+        cid = read["customer_id"][0].as_py()
+        mine = [r for r in read.to_pylist() if r["customer_id"] == cid]
+        assert sorted(r["evidence"] for r in store.customer_labels(as_of, cid)) == sorted(
+            r["evidence"] for r in mine
+        )
+        samples = {(r["scheme"], r["label"]): json.loads(r["evidence"])
+                   for r in store.label_evidence_samples(as_of).to_pylist()}  # fmt: skip
+        assert set(samples["lifecycle", "churned"]["figures"]) == {"orders", "recency_days"}
+        assert len(samples) == len({(r["scheme"], r["label"]) for r in mine} | set(samples))
+        # as a snapshot of an earlier version: the evidence in the rows, no view
+        view = store.evidence_view_name(as_of)
+        sql = store.one("SELECT sql FROM duckdb_views() WHERE view_name = ?", [view])[0]
+        query = sql.split(" AS ", 1)[1].rstrip(";")
+        store.con.execute(f'DROP VIEW "{view}"')
+        store.con.execute("DELETE FROM labels WHERE as_of = ?", [as_of])
+        store.con.execute(f"INSERT INTO labels SELECT ?::DATE, * FROM ({query})", [as_of])
+        assert store.read_labels(as_of).equals(read)
+        assert store.customer_labels(as_of, cid) == [
+            {k: r[k] for k in ("scheme", "label", "label_zh", "label_en", "is_primary", "rule",
+                               "evidence")}
+            for r in sorted(mine, key=lambda r: (r["scheme"], not r["is_primary"], r["label"]))
+        ]  # fmt: skip

@@ -45,8 +45,9 @@ def _snap(s: Store, day: dt.date, n: int) -> None:
     s.write_snapshot(
         day,
         profiles,
-        labels_query=lambda t: (
-            f"SELECT customer_id, 'x', 'y', 'y', 'y', true, 'r', '{{}}' FROM \"{t}\""
+        labels_query=lambda t, evidence=True: (
+            f"SELECT customer_id, 'x' AS scheme, 'y' AS label, 'y' AS label_zh, 'y' AS label_en, "
+            f"true AS is_primary, 'r' AS rule, '{{}}' AS evidence FROM \"{t}\""
         ),
         meta={"n": n},
     )
@@ -74,7 +75,7 @@ def test_a_failed_snapshot_write_leaves_the_store_as_before(tmp_path):
         with pytest.raises(duckdb.Error):
             s.write_snapshot(
                 dt.date(2024, 1, 31), pa.table({"customer_id": ["z"]}),
-                labels_query=lambda t: "SELECT no_such_column FROM nowhere", meta={},
+                labels_query=lambda t, **_: "SELECT no_such_column FROM nowhere", meta={},
             )  # fmt: skip
         assert s.read_profiles(dt.date(2024, 1, 31)).num_rows == 2
         assert s.snapshot_meta(dt.date(2024, 1, 31)) == {"n": 2}

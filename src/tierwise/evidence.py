@@ -1,7 +1,8 @@
 """Evidence for every label: which rule gave it, on which figures, with which params.
 
 The labels of a snapshot are written as a long table (one row per customer and label) next to
-the profile table; this module builds the query that derives it from the profile.
+the profile table, and their evidence is a view over the profile table: this module builds
+the query that derives both from the profile.
 """
 
 from __future__ import annotations
@@ -44,13 +45,17 @@ def labels_query(
     config: Config,
     rfm: RFMBinner | None,
     learned: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    evidence: bool = True,
 ) -> str:
     """A DuckDB query giving one row per customer and label with its evidence.
 
     Columns are `LABEL_COLUMNS`. ``evidence`` is JSON: ``{"figures": {feature: value},
-    "params": {param: value}}``; ``rule`` is the condition as written in the config;
-    ``learned`` params (the quadrant's lines, and how each was chosen) join the config's.
+    "params": {param: value}}`` (missing when ``evidence`` is false); ``rule`` is the
+    condition as written in the config; ``learned`` params (the quadrant's lines, and how
+    each was chosen) join the config's.
     """
+    proof = _evidence if evidence else (lambda figures, params: "NULL::VARCHAR")
     src = _ident(profile_table)
     parts: list[tuple[str, list[str]]] = []  # (condition, values of the label row)
     for name, scheme in config.schemes.items():
@@ -71,7 +76,7 @@ def labels_query(
                 held = f"{rule_col} = {_q(lab.id)}"
             parts.append((held, [
                 _q(name), _q(lab.id), _q(lab.zh), _q(lab.en), f"{col} = {_q(lab.id)}",
-                _q(" ".join(lab.when.split())), _evidence(figures, params),
+                _q(" ".join(lab.when.split())), proof(figures, params),
             ]))  # fmt: skip
         if scheme.default is not None:
             zh, en = scheme.display(scheme.default)
@@ -79,7 +84,7 @@ def labels_query(
             params = {n: all_params[n] for n in all_names if n in all_params}
             parts.append((f"{rule_col} = {_q(DEFAULT_RULE)}", [
                 _q(name), col, _q(zh), _q(en), "true", "'no rule held: default label'",
-                _evidence(figures, params),
+                proof(figures, params),
             ]))  # fmt: skip
     if rfm is not None:
         figures = [*RFM_COLUMNS.values(), *RFM_COLUMNS]
@@ -87,7 +92,7 @@ def labels_query(
         parts.append(("r IS NOT NULL", [
             "'rfm'", "'R' || r || 'F' || f || 'M' || m", "'RFM ' || rfm_code",
             "'RFM ' || rfm_code", "true", "'score = 1 + edges exceeded (recency: reversed)'",
-            _evidence(figures, params),
+            proof(figures, params),
         ]))  # fmt: skip
     # One scan of the profile: each customer's labels come out together, in the profile's
     # order, so that the rows of one customer sit in one block of the labels table.

@@ -281,8 +281,8 @@ class Project:
         self.store.write_snapshot(
             as_of,
             result.profiles,
-            labels_query=lambda name: labels_query(
-                name, result.config, result.rfm, result.scheme_params
+            labels_query=lambda name, evidence=True: labels_query(
+                name, result.config, result.rfm, result.scheme_params, evidence=evidence
             ),
             meta=result.meta(),
         )

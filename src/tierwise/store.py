@@ -293,15 +293,23 @@ class Store:
         """Name of the table holding the profile snapshot as of a date."""
         return f"profiles_{as_of:%Y%m%d}"
 
+    @staticmethod
+    def evidence_view_name(as_of: dt.date) -> str:
+        """Name of the view giving the labels of a snapshot with their evidence."""
+        return f"evidence_{as_of:%Y%m%d}"
+
     def write_snapshot(
         self,
         as_of: dt.date,
         profiles: pa.Table,
         *,
-        labels_query: Callable[[str], str],
+        labels_query: Callable[..., str],
         meta: dict,
     ) -> None:
         """Store (or replace) the snapshot as of ``as_of`` atomically.
+
+        The label rows are stored without their evidence; the evidence is a view over the
+        profile table (`evidence_view_name`), computed when read.
 
         Parameters
         ----------
@@ -310,12 +318,13 @@ class Store:
         profiles : pyarrow.Table
             One row per customer: features, scores and labels.
         labels_query : callable
-            Given the profile table's name, a query returning the label rows
-            (`tierwise.evidence.LABEL_COLUMNS`).
+            Given the profile table's name (and ``evidence=False``: without the evidence),
+            a query returning the label rows (`tierwise.evidence.LABEL_COLUMNS`).
         meta : dict
             What produced the snapshot (config, fitted edges), stored as JSON.
         """
         name = self.profile_table_name(as_of)
+        view = self.evidence_view_name(as_of)
         # Customer order makes a point lookup read one block of the profile and, as the
         # labels come from one scan of it (a customer's together), one block of the labels.
         order = pc.sort_indices(profiles["customer_id"])
@@ -325,9 +334,11 @@ class Store:
             con.register("_profiles_in", profiles)
             con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')
             con.unregister("_profiles_in")
+            con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {labels_query(name)}')
             con.execute("DELETE FROM labels WHERE as_of = ?", [as_of])
             con.execute(
-                f"INSERT INTO labels SELECT ?::DATE, * FROM ({labels_query(name)})", [as_of]
+                f"INSERT INTO labels SELECT ?::DATE, * FROM ({labels_query(name, evidence=False)})",
+                [as_of],
             )
             con.execute("DELETE FROM snapshots WHERE as_of = ?", [as_of])
             con.execute(
@@ -383,31 +394,45 @@ class Store:
         the evidence column when ``evidence`` is false), in customer order."""
         return self.label_batches(as_of, customer_id, evidence=evidence).read_all()
 
+    def _labels_source(self, as_of: dt.date, evidence: bool) -> tuple[str, list]:
+        """Where a snapshot's label rows are read (with their evidence: its evidence view;
+        a snapshot stored with the evidence in the rows has none) and its params."""
+        self._require_snapshot(as_of)
+        view = self.evidence_view_name(as_of)
+        if evidence and self.has_table(view):
+            return f'"{view}"', []
+        return "(SELECT * FROM labels WHERE as_of = ?)", [as_of]
+
     def label_batches(
         self, as_of: dt.date, customer_id: str | None = None, *, evidence: bool = True
     ) -> pa.RecordBatchReader:
         """`read_labels` batch by batch."""
-        self._require_snapshot(as_of)
+        source, params = self._labels_source(as_of, evidence)
         sql = (
             "SELECT customer_id, scheme, label, label_zh, label_en, is_primary, rule"
             + (", evidence" if evidence else "")
-            + " FROM labels WHERE as_of = ?"
+            + f" FROM {source}"
         )
-        params: list = [as_of]
         if customer_id is not None:
-            sql += " AND customer_id = ?"
+            sql += " WHERE customer_id = ?"
             params.append(customer_id)
         order = " ORDER BY customer_id, scheme, is_primary DESC, label"
         return self.con.sql(sql + order, params=params).to_arrow_reader()
 
     def label_evidence_samples(self, as_of: dt.date) -> pa.Table:
-        """One stored evidence per scheme and label of a snapshot (their figure names and
-        params are the same for every customer carrying the label)."""
-        self._require_snapshot(as_of)
-        return self.arrow(
-            "SELECT scheme, label, any_value(evidence) AS evidence FROM labels "
-            "WHERE as_of = ? GROUP BY scheme, label",
+        """One evidence per scheme and label of a snapshot (their figure names and params
+        are the same for every customer carrying the label)."""
+        source, params = self._labels_source(as_of, True)
+        # one customer per label, whose evidence alone is computed
+        picks = self.con.execute(
+            "SELECT any_value(customer_id) FROM labels WHERE as_of = ? GROUP BY scheme, label",
             [as_of],
+        ).fetchall()
+        ids = [r[0] for r in picks]
+        return self.arrow(
+            f"SELECT scheme, label, any_value(evidence) AS evidence FROM {source} "
+            "WHERE customer_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY scheme, label",
+            [*params, ids],
         )
 
     # -- typed reads --------------------------------------------------------------------
@@ -1220,10 +1245,13 @@ class Store:
 
     def customer_labels(self, as_of: dt.date, customer_id: str) -> list[dict]:
         """One customer's labels of a snapshot with their evidence JSON text, primary first."""
+        if as_of not in self.snapshots():
+            return []
+        source, params = self._labels_source(as_of, True)
         cur = self.con.execute(
-            "SELECT scheme, label, label_zh, label_en, is_primary, rule, evidence FROM labels "
-            "WHERE as_of = ? AND customer_id = ? ORDER BY scheme, is_primary DESC, label",
-            [as_of, customer_id],
+            "SELECT scheme, label, label_zh, label_en, is_primary, rule, evidence "
+            f"FROM {source} WHERE customer_id = ? ORDER BY scheme, is_primary DESC, label",
+            [*params, customer_id],
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
