@@ -204,8 +204,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--full", action="store_true", help="with the CLV fit and text tags")
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--resume", action="store_true",
-                    help="reuse the shop in --workdir and the engines' results saved there")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the shop in --workdir and the engines' results saved there",
+    )
     ap.add_argument("--job", choices=["duckdb", "local", "cluster"], help=argparse.SUPPRESS)
     ap.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--as-of", help=argparse.SUPPRESS)
