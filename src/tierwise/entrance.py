@@ -11,7 +11,7 @@ snapshot: customers, conversion to a first order, repeat rate, mean CLV and quad
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
@@ -157,24 +157,29 @@ def entrance_touches(
 
 def touched_customers(
     tables: dict[str, ir.Table], since: Any, cutoff: Any, cfg: EntranceConfig,
-    imports: Sequence[str],
+    imports: Mapping[str, Sequence[str]],
 ) -> ir.Table:  # fmt: skip
     """Customers (``customer_id``) with a new touch before ``cutoff``: one a source row names
-    that is stamped from ``since`` on or came in one of ``imports`` (back-filled or undated);
-    and customers whose own row came in one of ``imports`` (their sign-up answers).
+    that is stamped from ``since`` on or came in one of ``imports`` (import ids by table;
+    back-filled or undated rows); and customers whose own row came in one of them (their
+    sign-up answers).
 
     Touches that a row changed in place took away are not among them: a caller adds the
     customers whose rows changed (the rollups' change log).
     """
-    ids = list(imports)
     parts = []
     for i, src in enumerate(cfg.sources):
         table = tables[src.table]
         cond, _ = _source_condition(src, table, cutoff, f"entrance.sources[{i}]")
-        fresh = (table[_TIME[src.table]] >= since) | table._import_id.isin(ids)
-        parts.append(table.filter(cond & fresh).select(customer_id=table[src.who]))
+        # apart, so that each filter skips the blocks it cannot match
+        fresh = [table[_TIME[src.table]] >= since]
+        if imports.get(src.table):
+            fresh.append(table._import_id.isin(list(imports[src.table])))
+        parts += [table.filter(cond & f).select(customer_id=table[src.who]) for f in fresh]
     customers = tables["customers"]
-    parts.append(customers.filter(customers._import_id.isin(ids)).select("customer_id"))
+    if imports.get("customers"):
+        own = customers.filter(customers._import_id.isin(list(imports["customers"])))
+        parts.append(own.select("customer_id"))
     return ibis.union(*parts, distinct=True)
 
 

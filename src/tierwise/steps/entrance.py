@@ -174,8 +174,8 @@ def _carried_over(
     if refusal is not None:
         return None, None, [f"entrance: read for everyone ({refusal})"]
     t = ctx.tables
-    moved = touched_customers(t, cutoff_of(carry.as_of), cutoff_of(ctx.as_of), cfg,
-                              imports.import_id.tolist())  # fmt: skip
+    by_table = imports.groupby("entity").import_id.agg(list).to_dict()
+    moved = touched_customers(t, cutoff_of(carry.as_of), cutoff_of(ctx.as_of), cfg, by_table)
     parts = [moved, profile.select("customer_id").anti_join(carry.profile, "customer_id")]
     if len(updated):
         # an order or event changed in place may have stopped being a touch, of its customer
