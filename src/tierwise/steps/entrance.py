@@ -92,22 +92,8 @@ class EntranceStep(Step):
         # "" rather than a missing value: Spark reads a missing string of an in-memory table
         # as the text "NaN"; it is turned back into null below
         frame[answer_cols] = frame[answer_cols].astype(object).where(frame[answer_cols].notna(), "")
-        if carried is None:
-            joined = join_frame(profile, frame, schema)
-        else:
-            fresh = ibis.memtable(
-                pa.Table.from_pandas(
-                    frame[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False
-                )
-            )
-            types = fresh.schema()
-            kept = carried.anti_join(moved, "customer_id").select(
-                "customer_id",
-                **{c: carried[c].cast(types[c]).fill_null("") if c in answer_cols
-                   else carried[c].cast(types[c]) for c in types if c != "customer_id"},
-            )  # fmt: skip
-            both = kept.union(fresh, distinct=False)
-            joined = profile.left_join(both, "customer_id").drop("customer_id_right")
+        joined = join_frame(profile, frame, schema, carried, moved, answer_cols)
+        if carried is not None:
             notes.append(
                 f"entrance: {len(frame):,} customers' entrances read again (touches or "
                 f"sign-up rows came in or changed), the others carried over from the snapshot "

@@ -13,7 +13,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierwise.features import cutoff_of
@@ -85,21 +84,8 @@ class SatisfactionStep(Step):
         for col in ("satisfaction_grade", "satisfaction_evidence"):
             table[col] = table[col].fillna("")
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
-        if carried is None:
-            joined = join_frame(profile, table, schema)
-        else:
-            fresh = ibis.memtable(
-                pa.Table.from_pandas(
-                    table[list(schema.names)], schema=schema.to_pyarrow(), preserve_index=False
-                )
-            )
-            kept = carried.anti_join(moved, "customer_id").select(
-                "customer_id",
-                **{c: carried[c].cast(t) if c not in _TEXTS else carried[c].fill_null("")
-                   for c, t in COLUMNS.items()},
-            )  # fmt: skip
-            both = kept.union(fresh, distinct=False)
-            joined = profile.left_join(both, "customer_id").drop("customer_id_right")
+        joined = join_frame(profile, table, schema, carried, moved, _TEXTS)
+        if carried is not None:
             notes.append(
                 f"satisfaction: {len(table):,} customers scored again (rows came in, left the "
                 f"lookback or changed), the others carried over from the snapshot as of "
