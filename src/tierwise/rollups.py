@@ -95,7 +95,7 @@ def rollup_tables(store: Store) -> RollupTables:
         generation=generation,
         build=state.get("build"),
         imports=imports,
-        customers_written=(state.get("customers") or {}).get("written"),
+        customers_written=state.get("customers_written"),
     )
 
 

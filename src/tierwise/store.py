@@ -556,9 +556,10 @@ class Store:
                  "sends_customers": 0}  # fmt: skip
         with self.transaction() as con:
             state = self.rollup_state()
+            tables = ("customers", "orders", "events")
             unlogged = {
                 e: self.one(f'SELECT count(*) FROM "{e}" WHERE _import_id IS NULL')[0]
-                for e in ("orders", "events")
+                for e in tables
             }
             con.execute("CREATE TABLE IF NOT EXISTS rollup_imports (import_id VARCHAR PRIMARY KEY)")
             con.execute("ALTER TABLE rollup_imports ADD COLUMN IF NOT EXISTS generation BIGINT")
@@ -570,18 +571,25 @@ class Store:
             build = (state or {}).get("build")
             new = con.execute(
                 "SELECT import_id, entity, coalesce(rows_updated, 0), "
-                "coalesce(rows_imported, 0) FROM imports "
+                "coalesce(rows_imported, 0), coalesce(customers_created, 0) FROM imports "
                 "WHERE import_id NOT IN (SELECT import_id FROM rollup_imports)"
             ).fetchall()
-            counts = {e: self.count(e) for e in ("orders", "events")}
+            counts = {e: self.count(e) for e in tables}
             fresh = state is None or state.get("layout") != _ROLLUP_LAYOUT
-            customers = self._customers_written(state, new, generation)
-            # rows written outside the importer: more rows than the new imports account for
-            rebuild = {
-                e: fresh or state["unlogged"][e] != unlogged[e]
-                or counts[e] != state["rows"][e] + sum(n for _, ent, _, n in new if ent == e)
-                for e in ("orders", "events")
-            }  # fmt: skip
+            added = {e: sum(n for _, ent, _, n, _ in new if ent == e) for e in tables}
+            added["customers"] += sum(c for *_, c in new)  # created for unknown customers
+
+            def written_outside(e: str) -> bool:
+                """More rows, or rows without an import, than the new imports account for."""
+                if state is None or e not in state["rows"]:
+                    return True
+                return state["unlogged"][e] != unlogged[e] or (
+                    counts[e] != state["rows"][e] + added[e])  # fmt: skip
+
+            rebuild = {e: fresh or written_outside(e) for e in ("orders", "events")}
+            customers_written = (
+                generation if written_outside("customers") else state["customers_written"]
+            )
             rebuild["events"] |= not fresh and state["half_life_days"] != spec["half_life_days"]
             send_spec = (spec["send_types"], spec["response_types"])
             rebuild_sends = (
@@ -599,10 +607,10 @@ class Store:
                     stats["mode"] = "built"
                     build = uuid.uuid4().hex
                     continue
-                ids = [i for i, ent, _, _ in new if ent == entity]
+                ids = [i for i, ent, *_ in new if ent == entity]
                 if not ids:
                     continue
-                updated = any(n > 0 for _, ent, n, _ in new if ent == entity)
+                updated = any(n > 0 for _, ent, n, *_ in new if ent == entity)
                 updated_entities[entity] = updated
                 days, custs = self._stale_rollup_rows(entity, ids, updated)
                 stats["customer_days"] += days
@@ -621,7 +629,7 @@ class Store:
                 con.execute(f"CREATE OR REPLACE TABLE rollup_sends AS {_sends_sql(*send_spec)}")
             elif touched and not any(updated_entities.values()):
                 stats["sends_customers"] = self._extend_rollup_sends(
-                    [i for i, _, _, _ in new], *send_spec
+                    [i for i, *_ in new], *send_spec
                 )
             elif touched:
                 parts = " UNION ".join(
@@ -646,7 +654,7 @@ class Store:
                 [generation],
             )
             stats["imports"] = len(new)
-            if stats["mode"] == "current" and not new and customers["written"] < generation:
+            if stats["mode"] == "current" and not new and customers_written < generation:
                 generation -= 1
             if stats["mode"] == "built":
                 con.execute("DELETE FROM rollup_changes")  # no earlier run can be carried on
@@ -654,30 +662,10 @@ class Store:
             con.execute(
                 "INSERT OR REPLACE INTO tierwise_meta VALUES ('rollups', ?)",
                 [json.dumps({**spec, "unlogged": unlogged, "rows": counts,
-                             "generation": generation, "build": build, "customers": customers})],
+                             "generation": generation, "build": build,
+                             "customers_written": customers_written})],
             )  # fmt: skip
         return stats
-
-    def _customers_written(self, state: dict | None, new: list, generation: int) -> dict:
-        """The customers table's row counts, and the last generation at which rows were
-        written to it outside the importer (``written``; a run of an earlier generation
-        cannot carry over what it read from customers)."""
-        now = {
-            "rows": self.count("customers"),
-            "unlogged": self.one("SELECT count(*) FROM customers WHERE _import_id IS NULL")[0],
-        }
-        then = (state or {}).get("customers")
-        if then is None:
-            return {**now, "written": generation}
-        ids = [i for i, _, _, _ in new]
-        added = self.one(
-            "SELECT coalesce(sum(CASE WHEN entity = 'customers' THEN rows_imported ELSE 0 END) "
-            "+ sum(coalesce(customers_created, 0)), 0) FROM imports "
-            "WHERE import_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids],
-        )[0]
-        same = now["unlogged"] == then["unlogged"] and now["rows"] == then["rows"] + added
-        return {**now, "written": then["written"] if same else generation}
 
     def _stale_rollup_rows(self, entity: str, import_ids: list[str], updated: bool) -> tuple:
         """Temp tables of the customer-days (``_tw_days_<entity>``) and whole customers
