@@ -92,6 +92,41 @@ def test_every_label_carries_rule_figures_and_params(tiny_store):
     assert default.empty  # no default label for non-buyers
 
 
+def test_label_rows_without_evidence_are_the_rows_with_it(tiny_store):
+    """The label rows a snapshot stores (names looked up by a join) equal the evidence
+    query's rows: single and multi-label schemes, with and without a default, RFM or not."""
+    extra = {
+        "schemes": {
+            "reach": {
+                "zh": "触达", "en": "Reach", "mode": "multi",
+                "default": "quiet", "default_zh": "安静", "labels": [
+                    {"id": "buyer", "zh": "买家", "en": "Buyer", "when": "orders >= 1"},
+                    {"id": "sharer", "zh": "分享", "en": "Sharer",
+                     "when": "ev_share_90 >= 1 or orders >= 2"},
+                ],
+            },
+            "big": {"zh": "大单", "en": "Big", "mode": "exclusive", "labels": [
+                {"id": "big", "zh": "大", "en": "Big", "when": "monetary_total > 500"},
+            ]},
+        }
+    }  # fmt: skip
+    config = Config.default().with_overrides(extra)
+    result, p = run(tiny_store, config)
+    assert set(p["reach_all"].dropna()) >= {"buyer;sharer", "buyer"} and "quiet" in set(p.reach)
+    tiny_store.con.register("p", result.profiles)
+    for rfm in (result.rfm, None):
+        both = [
+            tiny_store.con.execute(
+                f"SELECT * EXCLUDE (evidence) FROM ({labels_query('p', config, rfm, result.scheme_params, evidence=e)}) ORDER BY ALL"  # noqa: E501
+            ).fetchall()
+            for e in (True, False)
+        ]
+        assert both[0] == both[1] and len(both[0]) > 50
+        assert any(r[1] == "rfm" for r in both[1]) == (rfm is not None)
+        assert ("fan", "reach", "sharer") in {r[:3] for r in both[1]}
+        assert not any(r[1] == "big" and r[2] is None for r in both[1])  # no default: no row
+
+
 def test_unknown_feature_in_a_rule_is_named(tiny_store):
     from tierwise.errors import ConfigError
 

@@ -55,7 +55,9 @@ def labels_query(
     condition as written in the config; ``learned`` params (the quadrant's lines, and how
     each was chosen) join the config's.
     """
-    proof = _evidence if evidence else (lambda figures, params: "NULL::VARCHAR")
+    if not evidence:
+        return _label_rows_query(profile_table, config, rfm)
+    proof = _evidence
     src = _ident(profile_table)
     parts: list[tuple[str, list[str]]] = []  # (condition, values of the label row)
     for name, scheme in config.schemes.items():
@@ -106,3 +108,63 @@ def labels_query(
         f"SELECT customer_id, {fields} FROM (SELECT customer_id, "
         f"unnest(list_filter([{', '.join(rows)}], lambda x: x IS NOT NULL)) AS l FROM {src})"
     )
+
+
+def _label_rows_query(profile_table: str, config: Config, rfm: RFMBinner | None) -> str:
+    """`labels_query` without the evidence: per customer one entry per scheme (one per held
+    label of a multi-label scheme), whose names and rule text are looked up by a join."""
+    names: list[str] = []  # (scheme, label, zh, en, rule) rows of the lookup
+    entries: list[str] = []  # list expressions of entries, concatenated per customer
+
+    def entry(scheme: str, key: str, label: str, zh: str, en: str, primary: str, rule: str,
+              fixed: bool) -> str:  # fmt: skip
+        return (f"{{'scheme': {_q(scheme)}, 'key': {key}, 'label': {label}, 'label_zh': {zh}, "
+                f"'label_en': {en}, 'is_primary': {primary}, 'rule': {rule}, "
+                f"'fixed': {str(fixed).lower()}}}")  # fmt: skip
+
+    none = "NULL::VARCHAR"
+    for name, scheme in config.schemes.items():
+        col, rule_col = _ident(name), _ident(rule_column(name))
+        for lab, _ in scheme.conditions(name):
+            names.append(", ".join(_q(v) for v in (
+                name, lab.id, lab.zh, lab.en, " ".join(lab.when.split()))))  # fmt: skip
+        default = "NULL"
+        if scheme.default is not None:
+            zh, en = scheme.display(scheme.default)
+            default = entry(name, none, col, _q(zh), _q(en), "true",
+                            "'no rule held: default label'", True)  # fmt: skip
+        if scheme.mode == "multi":
+            held = entry(name, "x", none, none, none, f"{col} = x", none, False)
+            entries.append(
+                f"list_transform(list_distinct(string_split({_ident(multi_column(name))}, ';')),"
+                f" lambda x: {held})"
+            )
+            entries.append(f"[CASE WHEN {rule_col} = {_q(DEFAULT_RULE)} THEN {default} END]")
+        else:
+            held = entry(name, rule_col, none, none, none, f"{col} = {rule_col}", none, False)
+            entries.append(
+                f"[CASE WHEN {rule_col} = {_q(DEFAULT_RULE)} THEN {default} ELSE {held} END]"
+            )
+    if rfm is not None:
+        code = "'RFM ' || rfm_code"
+        rfm_row = entry("rfm", none, "'R' || r || 'F' || f || 'M' || m", code, code, "true",
+                        "'score = 1 + edges exceeded (recency: reversed)'", True)  # fmt: skip
+        entries.append(f"[CASE WHEN r IS NOT NULL THEN {rfm_row} END]")
+    if not entries:
+        return ("SELECT NULL::VARCHAR AS customer_id, " + ", ".join(
+            f"NULL::{'BOOLEAN' if k == 'is_primary' else 'VARCHAR'} AS {k}"
+            for k in LABEL_COLUMNS[1:]) + " LIMIT 0")  # fmt: skip
+    lookup = ", ".join(f"({row})" for row in names) or "(NULL, NULL, NULL, NULL, NULL)"
+    every = entries[0] if len(entries) == 1 else f"flatten([{', '.join(entries)}])"
+    return f"""SELECT e.customer_id, e.l.scheme AS scheme,
+       CASE WHEN e.l.fixed THEN e.l.label ELSE e.l.key END AS label,
+       CASE WHEN e.l.fixed THEN e.l.label_zh ELSE n.zh END AS label_zh,
+       CASE WHEN e.l.fixed THEN e.l.label_en ELSE n.en END AS label_en,
+       e.l.is_primary AS is_primary,
+       CASE WHEN e.l.fixed THEN e.l.rule ELSE n.rule END AS rule,
+       NULL::VARCHAR AS evidence
+FROM (SELECT customer_id, unnest(list_filter({every}, lambda x: x IS NOT NULL)) AS l
+      FROM {_ident(profile_table)}) AS e
+LEFT JOIN (VALUES {lookup}) AS n(scheme, key, zh, en, rule)
+  ON e.l.scheme = n.scheme AND e.l.key = n.key
+WHERE e.l.fixed OR n.key IS NOT NULL"""
