@@ -165,6 +165,24 @@ def test_table_forms_and_rows(tagger: Tagger) -> None:
         tagger.tag_table("给孩子买的")
 
 
+def test_every_form_of_a_text_column_gives_the_same_table(tagger: Tagger) -> None:
+    """Repeated texts are tagged once; a string column (pandas' string dtype, Arrow, chunked)
+    is encoded by Arrow, a list or object column by pandas: the same rows either way."""
+    rng = np.random.default_rng(5)
+    pool = ["给孩子买的，价格不贵", None, "", "出差住的，太贵", "质量很好", "太贵了 物流很快"]
+    texts = [pool[i] for i in rng.integers(0, len(pool), 400)]
+    want = tagger.tag_table(texts)
+    assert want["row"].nunique() > 100
+    forms = [
+        pd.Series(texts, dtype=object), pd.Series(texts, dtype="string[pyarrow]"),
+        pa.array(texts), pa.chunked_array([pa.array(texts[:150]), pa.array(texts[150:])]),
+        pa.array(texts, pa.large_string()),
+    ]  # fmt: skip
+    for form in forms:
+        got = tagger.tag_table(form)
+        pd.testing.assert_frame_equal(got, want)
+
+
 def test_indicators_and_module_helpers(tagger: Tagger) -> None:
     ind = tagger.indicators(["给孩子买的", "太贵"], tags=["parent", ("concern", "price_sensitive")])
     assert ind.columns.tolist() == ["persona/parent", "concern/price_sensitive"]

@@ -83,17 +83,20 @@ def customer_tags(
     tagger = tagger or _default_tagger()
     texts = df[text_col]
     tab = tagger.tag_table(texts, min_confidence=min_confidence)
-    cust = df[customer_col].to_numpy()
-    nonempty = _nonempty(texts)
-    n_cust = pd.Series(nonempty).groupby(cust).sum()
+    # customers as codes in sorted order: groups and sorts run on integers
+    codes, customers = pd.factorize(df[customer_col], sort=True)
+    known = codes >= 0  # a text without a customer counts for nobody
+    nonempty = _nonempty(texts) & known
+    n_cust = np.bincount(codes[nonempty], minlength=len(customers))
     if tab.empty:
         out = pd.DataFrame(
             {customer_col: pd.Series([], dtype=df[customer_col].dtype)}
             | {c: pd.Series([], dtype="float64") for c in CUSTOMER_TAG_COLUMNS}
         )
         return _out(out, arrow)
-    tab = tab.assign(**{customer_col: cust[tab["row"].to_numpy()]})
-    g = tab.groupby([customer_col, "major", "minor"], observed=True, sort=False)
+    tab = tab.assign(_c=codes[tab["row"].to_numpy()])
+    tab = tab[tab["_c"].to_numpy() >= 0]
+    g = tab.groupby(["_c", "major", "minor"], observed=True, sort=False)
     out = g.agg(
         n_texts=("row", "size"),
         mean_confidence=("confidence", "mean"),
@@ -101,14 +104,17 @@ def customer_tags(
     ).reset_index()
     out["n_texts"] = out["n_texts"].astype(np.int64)
     out["net_polarity"] = out["net_polarity"].astype(np.int64)
-    out["n_customer_texts"] = out[customer_col].map(n_cust).astype(np.int64)
+    c = out["_c"].to_numpy()
+    out["n_customer_texts"] = n_cust[c].astype(np.int64)
     out["share"] = out["n_texts"] / out["n_customer_texts"].clip(lower=1)
-    order = {k: i for i, k in enumerate(tagger.tag_keys)}
-    out["_o"] = [order[(a, b)] for a, b in zip(out["major"], out["minor"], strict=True)]
+    key_order = pd.MultiIndex.from_tuples(tagger.tag_keys)
+    out["_o"] = key_order.get_indexer(pd.MultiIndex.from_arrays(
+        [out["major"].astype(object), out["minor"].astype(object)]))  # fmt: skip
     out = out.sort_values(
-        [customer_col, "n_texts", "mean_confidence", "_o"], ascending=[True, False, False, True]
+        ["_c", "n_texts", "mean_confidence", "_o"], ascending=[True, False, False, True]
     )
-    out["rank"] = out.groupby(customer_col, sort=False).cumcount().astype(np.int64) + 1
+    out["rank"] = out.groupby("_c", sort=False).cumcount().astype(np.int64) + 1
+    out[customer_col] = customers.take(out["_c"].to_numpy())
     cols = [customer_col, *CUSTOMER_TAG_COLUMNS]
     return _out(out[cols].reset_index(drop=True), arrow)
 

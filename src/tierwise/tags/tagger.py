@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierwise.tags.lexicon import Lexicon, default_lexicon
 from tierwise.tags.normalize import NormalizedBatch, normalize_batch
@@ -94,6 +95,27 @@ def _to_list(texts: Any) -> list[Any]:
     if isinstance(texts, np.ndarray):
         return texts.tolist()
     return list(texts)
+
+
+def _distinct_texts(texts: Any) -> tuple[np.ndarray, list[Any]]:
+    """Each text's code (-1: missing) and the distinct texts, in order of first appearance;
+    string columns are encoded by Arrow without a Python object per text."""
+    arr = None
+    if isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        arr = texts
+    elif isinstance(texts, pd.Series) and texts.dtype != object:
+        try:
+            arr = pa.array(texts, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None
+    if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        encoded = pc.dictionary_encode(arr)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.unify_dictionaries().combine_chunks()
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, encoded.dictionary.to_pylist()
+    codes, distinct = pd.factorize(pd.Series(_to_list(texts), dtype=object))
+    return codes, distinct.tolist()
 
 
 def _spread_rows(res: dict[str, Any], codes: np.ndarray, n_distinct: int) -> dict[str, Any]:
@@ -446,11 +468,9 @@ class Tagger:
         }
 
     def _run(self, texts: Any, min_confidence: float | None) -> tuple[dict[str, Any], int]:
-        items = _to_list(texts)
         mc = self.min_confidence if min_confidence is None else float(min_confidence)
         # each distinct text is tagged once (a text's tags depend on nothing else)
-        codes, distinct = pd.factorize(pd.Series(items, dtype=object))
-        distinct = distinct.tolist()
+        codes, distinct = _distinct_texts(texts)
         parts = []
         for off in range(0, len(distinct), self.chunk_size):
             chunk = distinct[off : off + self.chunk_size]
@@ -460,9 +480,10 @@ class Tagger:
         if not parts:
             parts.append(self._tag_batch(normalize_batch([]), mc))
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        if len(distinct) == len(items) and (codes == np.arange(len(items))).all():
-            return out, len(items)
-        return _spread_rows(out, codes, len(distinct)), len(items)
+        n = len(codes)
+        if len(distinct) == n and (codes == np.arange(n)).all():
+            return out, n
+        return _spread_rows(out, codes, len(distinct)), n
 
     # ------------------------------------------------------------ public
     def tag_table(
