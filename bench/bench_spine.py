@@ -552,7 +552,7 @@ def table(res: dict) -> str:
             None,
         ),
         _row(
-            "writing its snapshot and the evidence of every label",
+            "writing its snapshot (profiles and label rows; the evidence is a view over them)",
             {**t["write"], "peak_mib": t["peak_mib"]},
             None,
         ),

@@ -277,7 +277,7 @@ class Project:
                     + ("labels are per person" if per_person else "labels are per account"),
                 ],
             )
-        say("writing the snapshot and the evidence of every label")
+        say("writing the snapshot: profiles and label rows (evidence is read from the profiles)")
         self.store.write_snapshot(
             as_of,
             result.profiles,
