@@ -91,3 +91,34 @@ def test_canonical_tables_read_back_with_provenance():
     assert orders.column("order_id").to_pylist() == sorted(orders.column("order_id").to_pylist())
     assert s.read("orders", provenance=True).column_names[-3:] == ["_source", "_row", "_import_id"]
     s.close()
+
+
+def test_a_store_hands_back_the_blocks_it_keeps_cached(tmp_path):
+    """After a run's big reads, the blocks DuckDB keeps cached are given back and the store's
+    memory limit is what it was; a connection given another limit is left alone."""
+    from tierwise.store import release_cached_blocks
+
+    with Store(tmp_path / "s.duckdb") as store:
+        store.con.execute(
+            "CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(2000000)"
+        )
+    with Store(tmp_path / "s.duckdb") as store:
+        con = store.con
+
+        def used() -> int:
+            return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+
+        def limit() -> str:
+            return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+        before = limit()
+        con.execute("SELECT sum(length(s)), sum(i) FROM big").fetchone()
+        read = used()
+        release_cached_blocks(con, keep=("4MB",))
+        assert used() < read / 4 and limit() == before
+        assert con.execute("SELECT count(DISTINCT s) FROM big").fetchone()[0] == 2_000_000
+        con.execute("SET memory_limit = '5GB'")
+        other = limit()
+        con.execute("SELECT sum(length(s)) FROM big").fetchone()
+        release_cached_blocks(con, keep=("4MB",))
+        assert limit() == other != before

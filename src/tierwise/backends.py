@@ -12,18 +12,28 @@ import ibis.expr.types as ir
 
 from tierwise.errors import TierwiseError
 from tierwise.schema import ENTITIES
-from tierwise.store import Store
+from tierwise.store import Store, release_cached_blocks
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["duckdb_tables", "export_tables", "spark_session", "spark_tables"]
+__all__ = [
+    "duckdb_tables", "export_tables", "release_memory", "spark_session", "spark_tables",
+]  # fmt: skip
 
 
 def duckdb_tables(store: Store) -> dict[str, ir.Table]:
     """The canonical tables of a store as Ibis tables on its DuckDB connection."""
     con = ibis.duckdb.from_connection(store.con)
     return {name: con.table(name) for name in ENTITIES}
+
+
+def release_memory(table: ir.Table) -> None:
+    """Let the engine behind ``table`` hand back the memory of its earlier reads (DuckDB:
+    `tierwise.store.release_cached_blocks`; other engines: nothing)."""
+    backend = table._find_backend()
+    if getattr(backend, "name", None) == "duckdb":
+        release_cached_blocks(backend.con)
 
 
 def snapshot_table(store: Store, as_of: dt.date) -> ir.Table:

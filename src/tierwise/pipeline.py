@@ -10,6 +10,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from tierwise.backends import release_memory
 from tierwise.config import Config
 from tierwise.schemes.rfm import RFMBinner
 from tierwise.steps import PreviousSnapshot, run_steps
@@ -103,6 +104,7 @@ def compute_profiles(
     outcome = run_steps(tables, as_of, config, base_dir=base_dir, fitted=fitted,
                         reuse=reuse, fitted_source=fitted_source, previous=previous)  # fmt: skip
     try:
+        release_memory(outcome.profile)  # what the steps read: the profile's query comes next
         profiles = outcome.profile.order_by("customer_id").to_pyarrow()
     finally:
         outcome.release()

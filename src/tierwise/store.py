@@ -48,6 +48,30 @@ def _memory_limit() -> str:
     return value
 
 
+def release_cached_blocks(
+    con: duckdb.DuckDBPyConnection, keep: tuple[str, ...] = ("256MB", "1GB")
+) -> None:
+    """Make a store's DuckDB connection hand back the blocks of earlier reads it keeps cached
+    beyond ``keep`` (the first of its sizes DuckDB can get down to; unpinned temporary tables
+    go to disk): lowering its memory limit evicts them, then the limit is set back. What
+    is held next, in Python or by a later query, then does not add to them. A connection
+    whose limit is not the store's (``TIERWISE_MEMORY_LIMIT``) is left alone."""
+    setting = "SELECT current_setting('memory_limit')"
+    limit = _memory_limit()
+    with duckdb.connect() as scratch:  # how DuckDB shows the store's limit
+        scratch.execute(f"SET memory_limit = '{limit}'")
+        shown = scratch.execute(setting).fetchone()[0]
+    if con.execute(setting).fetchone()[0] != shown:
+        return
+    for size in keep:
+        try:
+            con.execute(f"SET memory_limit = '{size}'")
+            break
+        except duckdb.Error:  # more than that is pinned
+            continue
+    con.execute(f"SET memory_limit = '{limit}'")
+
+
 _ROLLUP_LAYOUT = 2
 """Version of the rollup tables; rollups of another version are rebuilt."""
 

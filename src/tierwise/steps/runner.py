@@ -12,6 +12,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from tierwise.backends import release_memory
 from tierwise.config import Config
 from tierwise.errors import ConfigError, FittedStateError
 from tierwise.steps.base import PreviousSnapshot, Step, StepContext
@@ -163,6 +164,7 @@ def run_steps(
             if step.name == "features" and cache:
                 profile = profile.cache()
                 outcome.cached.append(profile)
+                release_memory(profile)  # the raw and rollup blocks read for the features
             if step.learns and result.state is not None:
                 fitted_on = entry.get("fitted_on") if entry else as_of.isoformat()
                 outcome.fitted[step.name] = state_entry(
