@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import sys
@@ -48,6 +49,17 @@ def _memory_limit() -> str:
     return value
 
 
+_LIMIT_SHOWN = "SELECT current_setting('memory_limit')"
+
+
+@functools.lru_cache(maxsize=8)
+def _shown_limit(limit: str) -> str:
+    """How DuckDB shows a memory limit (rounded, in GiB or MiB)."""
+    with duckdb.connect() as scratch:
+        scratch.execute(f"SET memory_limit = '{limit}'")
+        return scratch.execute(_LIMIT_SHOWN).fetchone()[0]
+
+
 def release_cached_blocks(
     con: duckdb.DuckDBPyConnection, keep: tuple[str, ...] = ("256MB", "1GB")
 ) -> None:
@@ -56,12 +68,8 @@ def release_cached_blocks(
     go to disk): lowering its memory limit evicts them, then the limit is set back. What
     is held next, in Python or by a later query, then does not add to them. A connection
     whose limit is not the store's (``TIERWISE_MEMORY_LIMIT``) is left alone."""
-    setting = "SELECT current_setting('memory_limit')"
     limit = _memory_limit()
-    with duckdb.connect() as scratch:  # how DuckDB shows the store's limit
-        scratch.execute(f"SET memory_limit = '{limit}'")
-        shown = scratch.execute(setting).fetchone()[0]
-    if con.execute(setting).fetchone()[0] != shown:
+    if con.execute(_LIMIT_SHOWN).fetchone()[0] != _shown_limit(limit):
         return
     for size in keep:
         try:
