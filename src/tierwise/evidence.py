@@ -22,6 +22,13 @@ LABEL_COLUMNS = (
 )  # fmt: skip
 
 
+# SQL of the label rows no rule of the config writes: a scheme's default, a customer's RFM code
+_DEFAULT_RULE_TEXT = "'no rule held: default label'"
+_RFM_LABEL = "'R' || r || 'F' || f || 'M' || m"
+_RFM_NAME = "'RFM ' || rfm_code"
+_RFM_RULE = "'score = 1 + edges exceeded (recency: reversed)'"
+
+
 def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -85,16 +92,13 @@ def labels_query(
             figures = [n for n in all_names if n not in all_params]
             params = {n: all_params[n] for n in all_names if n in all_params}
             parts.append((f"{rule_col} = {_q(DEFAULT_RULE)}", [
-                _q(name), col, _q(zh), _q(en), "true", "'no rule held: default label'",
-                proof(figures, params),
+                _q(name), col, _q(zh), _q(en), "true", _DEFAULT_RULE_TEXT, proof(figures, params),
             ]))  # fmt: skip
     if rfm is not None:
         figures = [*RFM_COLUMNS.values(), *RFM_COLUMNS]
         params = {f"edges_{c}": e for c, e in rfm.edges_.items()}
         parts.append(("r IS NOT NULL", [
-            "'rfm'", "'R' || r || 'F' || f || 'M' || m", "'RFM ' || rfm_code",
-            "'RFM ' || rfm_code", "true", "'score = 1 + edges exceeded (recency: reversed)'",
-            proof(figures, params),
+            "'rfm'", _RFM_LABEL, _RFM_NAME, _RFM_NAME, "true", _RFM_RULE, proof(figures, params),
         ]))  # fmt: skip
     # One scan of the profile: each customer's labels come out together, in the profile's
     # order, so that the rows of one customer sit in one block of the labels table.
@@ -131,8 +135,7 @@ def _label_rows_query(profile_table: str, config: Config, rfm: RFMBinner | None)
         default = "NULL"
         if scheme.default is not None:
             zh, en = scheme.display(scheme.default)
-            default = entry(name, none, col, _q(zh), _q(en), "true",
-                            "'no rule held: default label'", True)  # fmt: skip
+            default = entry(name, none, col, _q(zh), _q(en), "true", _DEFAULT_RULE_TEXT, True)
         if scheme.mode == "multi":
             held = entry(name, "x", none, none, none, f"{col} = x", none, False)
             entries.append(
@@ -146,9 +149,7 @@ def _label_rows_query(profile_table: str, config: Config, rfm: RFMBinner | None)
                 f"[CASE WHEN {rule_col} = {_q(DEFAULT_RULE)} THEN {default} ELSE {held} END]"
             )
     if rfm is not None:
-        code = "'RFM ' || rfm_code"
-        rfm_row = entry("rfm", none, "'R' || r || 'F' || f || 'M' || m", code, code, "true",
-                        "'score = 1 + edges exceeded (recency: reversed)'", True)  # fmt: skip
+        rfm_row = entry("rfm", none, _RFM_LABEL, _RFM_NAME, _RFM_NAME, "true", _RFM_RULE, True)
         entries.append(f"[CASE WHEN r IS NOT NULL THEN {rfm_row} END]")
     if not entries:
         return ("SELECT NULL::VARCHAR AS customer_id, " + ", ".join(
