@@ -105,21 +105,6 @@ def test_run_on_the_cluster_stores_the_duckdb_profiles(cluster, demo_shop, duckd
     assert _sorted_labels(spark_labels).equals(_sorted_labels(duck_labels))
 
 
-def test_recorded_cluster_is_stopped_by_its_pid_file(tmp_path):
-    c = SparkCluster(workers=1, cores=1, memory="1g", directory=tmp_path, stop_with_parent=True)
-    try:
-        c.start()
-        c.record()
-        pids = c.pids
-        assert stop_recorded(tmp_path) == list(reversed(pids))
-        assert not (tmp_path / "cluster.json").exists()
-        for pid in pids:
-            assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid)
-    finally:
-        c.stop()
-    assert stop_recorded(tmp_path) == []
-
-
 def _state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
@@ -132,3 +117,16 @@ def test_a_worker_that_fails_to_start_is_an_error_quoting_its_log(tmp_path):
     with pytest.raises(ClusterError, match=r"worker-1\.out exited|did not start|registered"):
         c.start(timeout=60)
     assert c.pids == []
+
+
+def test_a_recorded_cluster_is_stopped_by_its_pid_file(cluster):
+    """Last in this module: it stops the module's cluster the way `make spark-cluster-stop`
+    does, from the ids recorded in its folder."""
+    cluster.record()
+    pids = cluster.pids
+    assert len(pids) == 3
+    assert stop_recorded(cluster.directory) == list(reversed(pids))
+    assert not (cluster.directory / "cluster.json").exists()
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in _state(pid)
+    assert stop_recorded(cluster.directory) == []

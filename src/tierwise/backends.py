@@ -85,8 +85,9 @@ def spark_session(
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "8",
         # per-customer frames computed in Python (satisfaction, entrance, tags) travel to the
-        # executors inside their tasks: in many slices, each under the message size limit
-        "spark.default.parallelism": "32",
+        # executors inside their tasks: in a few slices, each under the message size limit
+        # (every slice is a task of every stage that reads the frame: more cost small shops)
+        "spark.default.parallelism": "4",
         "spark.rpc.message.maxSize": "512",
         **(conf or {}),
     }
