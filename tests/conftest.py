@@ -36,3 +36,9 @@ def demo_store(demo_shop):
         s.con.unregister("_shop")
     yield s, demo_shop.as_of
     s.close()
+
+
+def pytest_collection_modifyitems(items):
+    """Spark's files first: they are the slowest, and started last they would leave one of
+    the test workers running them alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
