@@ -86,7 +86,7 @@ def spark_session(
         "spark.sql.shuffle.partitions": "8",
         # per-customer frames computed in Python (satisfaction, entrance, tags) travel to the
         # executors inside their tasks: in a few slices, each under the message size limit
-        # (every slice is a task of every stage that reads the frame: more cost small shops)
+        # (each slice is a task in every stage that reads the frame: more slices slow small shops)
         "spark.default.parallelism": "4",
         "spark.rpc.message.maxSize": "512",
         **(conf or {}),
