@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 __all__ = [
-    "duckdb_tables", "export_tables", "release_memory", "spark_session", "spark_tables",
+    "duckdb_connection", "duckdb_tables", "export_tables", "release_memory", "spark_session",
+    "spark_tables",
 ]  # fmt: skip
 
 
@@ -28,12 +30,24 @@ def duckdb_tables(store: Store) -> dict[str, ir.Table]:
     return {name: con.table(name) for name in ENTITIES}
 
 
+def duckdb_connection(table: ir.Table) -> duckdb.DuckDBPyConnection | None:
+    """The DuckDB connection an Ibis table lives on (``None``: another engine, or unbound)."""
+    try:
+        backend = table._find_backend()
+    except Exception:  # an unbound table has no backend
+        return None
+    con = getattr(backend, "con", None)
+    if backend.name != "duckdb" or not isinstance(con, duckdb.DuckDBPyConnection):
+        return None
+    return con
+
+
 def release_memory(table: ir.Table) -> None:
     """Let the engine behind ``table`` hand back the memory of its earlier reads (DuckDB:
     `tierwise.store.release_cached_blocks`; other engines: nothing)."""
-    backend = table._find_backend()
-    if getattr(backend, "name", None) == "duckdb":
-        release_cached_blocks(backend.con)
+    con = duckdb_connection(table)
+    if con is not None:
+        release_cached_blocks(con)
 
 
 def snapshot_table(store: Store, as_of: dt.date) -> ir.Table:

@@ -25,6 +25,7 @@ import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from tierwise.backends import duckdb_connection
 from tierwise.carry import CarrySource
 from tierwise.config import FeatureConfig
 from tierwise.errors import StoreError
@@ -101,12 +102,8 @@ def rollup_tables(store: Store) -> RollupTables:
 
 def _store_of(table: ir.Table) -> Store | None:
     """The writable tierwise store an Ibis table lives on, or ``None`` (Spark, read-only)."""
-    try:
-        backend = table._find_backend()
-    except Exception:  # an unbound table has no store
-        return None
-    con = getattr(backend, "con", None)
-    if backend.name != "duckdb" or not isinstance(con, duckdb.DuckDBPyConnection):
+    con = duckdb_connection(table)
+    if con is None:
         return None
     try:
         return Store.from_connection(con)
