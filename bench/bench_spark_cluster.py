@@ -153,7 +153,7 @@ def run_job(args: argparse.Namespace) -> None:
         result = p.run(args.as_of, engine="spark" if spark else "duckdb", spark=spark,
                        source=source)  # fmt: skip
         seconds = time.perf_counter() - t0
-        rows = result.profiles.num_rows
+        rows = result.num_customers
     print(json.dumps({"seconds": seconds, "startup": started, "customers": rows}))
 
 

@@ -344,8 +344,9 @@ def _as_of(work: Path, last_day: bool = False) -> dt.date:
 
 
 def _profiles(store: Store, as_of: dt.date, config: Config, *, previous: bool = False,
-              write: bool = False) -> tuple[pa.Table, dict, Any]:  # fmt: skip
-    """Compute the profiles (timed); with ``previous``, given the snapshot before (features are
+              write: bool = False) -> tuple[dict, Any]:  # fmt: skip
+    """Compute the profiles (timed) as `tierwise run` does: into the store, or into memory
+    when the store is read-only; with ``previous``, given the snapshot before (features are
     carried over from it); with ``write``, store the snapshot with its labels (timed apart)."""
     from tierwise.backends import duckdb_tables
     from tierwise.evidence import labels_query
@@ -355,25 +356,35 @@ def _profiles(store: Store, as_of: dt.date, config: Config, *, previous: bool = 
     t0 = _now()
     before = previous_snapshot(store, as_of) if previous else None
     run = compute_profiles(t["customers"], t["orders"], t["events"], as_of, config,
-                           previous=before)  # fmt: skip
+                           previous=before, store=None if store.read_only else store)  # fmt: skip
     timing = _since(t0)
     if write:
         t1 = _now()
         store.write_snapshot(
-            as_of, run.profiles, meta=run.meta(),
+            as_of, run.profile_data, meta=run.meta(),
             labels_query=lambda name, evidence=True: labels_query(
                 name, run.config, run.rfm, run.scheme_params, evidence=evidence),
         )  # fmt: skip
         timing["write"] = _since(t1)
-    return run.profiles, timing, run
+    return timing, run
+
+
+def _save_profiles(store: Store, run: Any, path: Path) -> None:
+    """Write a run's profiles to Parquet (straight from the store when they are kept there)."""
+    data = run.profile_data
+    if isinstance(data, pa.Table):
+        pq.write_table(data, path)
+    else:
+        store.con.execute(f"COPY (SELECT * FROM \"{data.table}\" ORDER BY customer_id) "
+                          f"TO '{path}' (FORMAT parquet)")  # fmt: skip
 
 
 def job_before(work: Path, args: argparse.Namespace) -> dict:
     """The run as it was: every feature column, from the raw rows (a read-only store)."""
     config = labels_config().with_overrides({"features": {"profile_columns": "all"}})
     with Store(work / "bench.duckdb", read_only=True) as store:
-        profiles, timing, _ = _profiles(store, _as_of(work), config)
-    pq.write_table(profiles, work / "before.parquet")
+        timing, run = _profiles(store, _as_of(work), config)
+        _save_profiles(store, run, work / "before.parquet")
     return timing
 
 
@@ -393,9 +404,9 @@ def job_rollups(work: Path, args: argparse.Namespace) -> dict:
 def job_tierwise(work: Path, args: argparse.Namespace) -> dict:
     """Features + every label scheme with current rollups."""
     with Store(work / "bench.duckdb") as store:
-        profiles, timing, _ = _profiles(store, _as_of(work), labels_config(), write=True)
-    pq.write_table(profiles, work / "tierwise.parquet")
-    return {**timing, "columns": profiles.num_columns}
+        timing, run = _profiles(store, _as_of(work), labels_config(), write=True)
+        _save_profiles(store, run, work / "tierwise.parquet")
+    return {**timing, "columns": len(run.columns)}
 
 
 def job_reference(work: Path, args: argparse.Namespace) -> dict:
@@ -414,7 +425,7 @@ def job_full(work: Path, args: argparse.Namespace) -> dict:
         config = Config.default().with_overrides(
             {"features": {"profile_columns": "needed", "rollups": True}}
         )
-        _, timing, run = _profiles(store, _as_of(work), config)
+        timing, run = _profiles(store, _as_of(work), config)
     clv = run.clv
     model = type(clv.model).__name__ if clv is not None and clv.model is not None else None
     return {**timing, "clv_model": model, "clv_note": clv.note if clv else ""}
@@ -439,9 +450,9 @@ def job_daily(work: Path, args: argparse.Namespace) -> dict:
     """The daily re-run as of the imported day: rollups brought up to date, features carried
     over from the snapshot of the day before, labels; then its snapshot is written."""
     with Store(work / "bench.duckdb") as store:
-        profiles, timing, run = _profiles(store, _as_of(work, last_day=True), labels_config(),
-                                          previous=True, write=True)  # fmt: skip
-    return {**timing, "customers": profiles.num_rows, "features": run.features}
+        timing, run = _profiles(store, _as_of(work, last_day=True), labels_config(),
+                                previous=True, write=True)  # fmt: skip
+    return {**timing, "customers": run.num_customers, "features": run.features}
 
 
 JOBS = {

@@ -68,7 +68,11 @@ def test_pruned_rollup_run_equals_the_full_recompute(tmp_path, demo_shop):
     p = _project(tmp_path, demo_shop, "run: {fit: refit}\n")
     p.segment_book().put("viewers", "ev_view_7 >= 1")
     as_of = demo_shop.as_of
-    fast = p.run(as_of=as_of).profiles
+    run = p.run(as_of=as_of)
+    # computed into the store and named as the snapshot's table, not copied through memory
+    assert run.profile_data.table == p.store.profile_table_name(as_of)
+    fast = run.profiles
+    assert fast.equals(p.store.read_profiles(as_of))
     assert p.store.rollup_state() is not None  # rollups are on by default
     assert "ev_view_7" in fast.column_names  # read by a saved segment
     assert "ev_like_7" not in fast.column_names

@@ -122,3 +122,58 @@ def test_a_store_hands_back_the_blocks_it_keeps_cached(tmp_path):
         con.execute("SELECT sum(length(s)) FROM big").fetchone()
         release_cached_blocks(con, keep=("4MB",))
         assert limit() == other != before
+
+
+def _labels(t, evidence=True):
+    return (
+        f"SELECT customer_id, 'x' AS scheme, 'y' AS label, 'y' AS label_zh, 'y' AS label_en, "
+        f"true AS is_primary, 'r' AS rule, '{{}}' AS evidence FROM \"{t}\""
+    )
+
+
+def test_staged_profiles_become_the_snapshot_without_a_copy(tmp_path):
+    """A profile query computed into the store is renamed into the snapshot: same rows, in
+    customer order, and the staged table is gone."""
+    from tierwise.backends import duckdb_tables
+    from tierwise.store import STAGED_PROFILE
+
+    with Store(tmp_path / "s.duckdb") as s:
+        s.con.execute("CREATE TABLE src AS SELECT 'c' || (9 - i) AS customer_id, i AS n "
+                      "FROM range(10) t(i)")  # fmt: skip
+        query = duckdb_tables(s)["customers"]._find_backend().table("src")
+        staged = s.stage_profiles(query)
+        assert (staged.table, staged.num_rows, staged.column_names) == (
+            STAGED_PROFILE, 10, ["customer_id", "n"])  # fmt: skip
+        day = dt.date(2024, 1, 31)
+        s.write_snapshot(day, staged, labels_query=_labels, meta={})
+        assert staged.table == s.profile_table_name(day)
+        gone = s.one("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [STAGED_PROFILE])
+        assert gone == (0,)
+        back = s.read_profiles(day)
+        assert back.column("customer_id").to_pylist() == sorted(f"c{i}" for i in range(10))
+        assert staged.read(["n"]).column("n").to_pylist() == list(range(9, -1, -1))
+        assert s.read_labels(day).num_rows == 10
+
+
+def test_a_failed_staged_write_keeps_the_old_snapshot(tmp_path):
+    from tierwise.backends import duckdb_tables
+
+    with Store(tmp_path / "s.duckdb") as s:
+        day = dt.date(2024, 1, 31)
+        _snap(s, day, 2)
+        s.con.execute("CREATE TABLE src AS SELECT 'z' AS customer_id")
+        query = duckdb_tables(s)["customers"]._find_backend().table("src")
+        staged = s.stage_profiles(query)
+        with pytest.raises(duckdb.Error):
+            s.write_snapshot(day, staged, meta={},
+                             labels_query=lambda t, **_: "SELECT nope FROM nowhere")  # fmt: skip
+        assert s.read_profiles(day).num_rows == 2
+        assert staged.read().num_rows == 1  # still staged, under its own name
+
+
+def test_only_a_query_on_the_store_can_be_staged(tmp_path):
+    import ibis
+
+    other = ibis.duckdb.connect()
+    with Store(tmp_path / "s.duckdb") as s, pytest.raises(StoreError, match="not a query on"):
+        s.stage_profiles(other.create_table("t", pa.table({"customer_id": ["a"]})))

@@ -15,6 +15,9 @@ from tierwise.store import Store
 __all__ = ["compare_levels", "history_rows", "level_counts", "level_transitions", "move_counts"]
 
 _RECORDED = ("new", "upgrade", "downgrade")
+HISTORY_SOURCE_COLUMNS = ("customer_id", "member_level", "member_move", "member_growth",
+                          "member_evidence")  # fmt: skip
+"""The profile columns `history_rows` reads."""
 _MARKERS = {"(new)": ("(新出现)", "(new)"), "(gone)": ("(消失)", "(gone)"),
             "(none)": ("(非会员)", "(no level)")}  # fmt: skip
 
@@ -22,8 +25,7 @@ _MARKERS = {"(new)": ("(新出现)", "(new)"), "(gone)": ("(消失)", "(gone)"),
 def history_rows(profiles: pa.Table) -> pa.Table:
     """The level changes of one run: ``customer_id, from_level, to_level, move, growth,
     evidence`` for every new member, upgrade and downgrade."""
-    cols = profiles.select(["customer_id", "member_level", "member_move", "member_growth",
-                            "member_evidence"]).to_pylist()  # fmt: skip
+    cols = profiles.select(list(HISTORY_SOURCE_COLUMNS)).to_pylist()
     rows = []
     for r in cols:
         if r["member_move"] not in _RECORDED:

@@ -10,12 +10,12 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from tierwise.backends import release_memory
+from tierwise.backends import duckdb_connection, release_memory
 from tierwise.config import Config
 from tierwise.schemes.rfm import RFMBinner
 from tierwise.steps import PreviousSnapshot, run_steps
 from tierwise.steps.clv import CLVResult
-from tierwise.store import Store
+from tierwise.store import Store, StoredProfiles
 
 __all__ = ["ProfileRun", "compute_profiles", "previous_snapshot"]
 
@@ -27,11 +27,13 @@ class ProfileRun:
     ``fitted`` holds, per step that learns, its state as data (``state``), the config block
     it was learned under, the day it was learned (``fitted_on``) and whether this run reused
     it (``reused``); it is stored with the snapshot. ``scheme_params`` are the params learned
-    for rule schemes (the quadrant's lines), shown in the evidence.
+    for rule schemes (the quadrant's lines), shown in the evidence. ``profile_data`` is the
+    profile table in memory, or where it is kept in the store when the run was computed
+    into it (`tierwise.store.StoredProfiles`); `profiles` reads it either way.
     """
 
     as_of: dt.date
-    profiles: pa.Table
+    profile_data: pa.Table | StoredProfiles
     config: Config
     fitted: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -40,6 +42,22 @@ class ProfileRun:
     clv: CLVResult | None = None
     features: dict[str, Any] | None = None
     """Where the features came from (`tierwise.rollups.RunFeatures.source`)."""
+
+    @property
+    def profiles(self) -> pa.Table:
+        """One row per customer: features, scores and labels, in customer order."""
+        data = self.profile_data
+        return data if isinstance(data, pa.Table) else data.read()
+
+    @property
+    def num_customers(self) -> int:
+        """Number of customers profiled (without reading the profiles)."""
+        return self.profile_data.num_rows
+
+    @property
+    def columns(self) -> list[str]:
+        """The profile's columns (without reading the profiles)."""
+        return list(self.profile_data.column_names)
 
     def meta(self) -> dict[str, Any]:
         """What produced the profiles, for the snapshot record."""
@@ -67,6 +85,7 @@ def compute_profiles(
     fitted_source: str = "the reused snapshot",
     base_dir: Path | None = None,
     previous: PreviousSnapshot | None = None,
+    store: Store | None = None,
 ) -> ProfileRun:
     """Compute every customer's profile as of ``as_of`` through the configured steps.
 
@@ -87,6 +106,10 @@ def compute_profiles(
         Folder that relative paths in the config (tag lexicons) are read from.
     previous : PreviousSnapshot, optional
         The stored snapshot before ``as_of`` (member levels carry over from it).
+    store : Store, optional
+        The store the tables come from: the profiles are computed into it
+        (`Store.stage_profiles`) rather than into memory, ready for `Store.write_snapshot`.
+        Ignored when the tables are on another engine.
 
     Returns
     -------
@@ -105,12 +128,15 @@ def compute_profiles(
                         reuse=reuse, fitted_source=fitted_source, previous=previous)  # fmt: skip
     try:
         release_memory(outcome.profile)  # what the steps read: the profile's query comes next
-        profiles = outcome.profile.order_by("customer_id").to_pyarrow()
+        if store is not None and duckdb_connection(outcome.profile) is store.con:
+            profiles = store.stage_profiles(outcome.profile)
+        else:
+            profiles = outcome.profile.order_by("customer_id").to_pyarrow()
     finally:
         outcome.release()
     return ProfileRun(
         as_of=as_of,
-        profiles=profiles,
+        profile_data=profiles,
         config=config,
         fitted=outcome.fitted,
         notes=outcome.notes,

@@ -259,6 +259,7 @@ class Project:
             config, rfm=rfm, fitted=fitted,
             fitted_source=fitted_source, base_dir=self.directory,
             previous=self._previous_snapshot(as_of),
+            store=self.store if resolution is None else None,
         )  # fmt: skip
         if resolution is not None:
             from dataclasses import replace
@@ -268,7 +269,7 @@ class Project:
             st = resolution.stats
             result = replace(
                 result,
-                profiles=annotate_profiles(result.profiles, resolution, per_person),
+                profile_data=annotate_profiles(result.profiles, resolution, per_person),
                 notes=[
                     *result.notes,
                     f"identity: {st['accounts']:,} linked accounts form {st['persons']:,} "
@@ -280,7 +281,7 @@ class Project:
         say("writing the snapshot: profiles and label rows (evidence is read from the profiles)")
         self.store.write_snapshot(
             as_of,
-            result.profiles,
+            result.profile_data,
             labels_query=lambda name, evidence=True: labels_query(
                 name, result.config, result.rfm, result.scheme_params, evidence=evidence
             ),
@@ -937,11 +938,13 @@ class Project:
 
     def _record_member_levels(self, as_of: dt.date, result: ProfileRun) -> None:
         """Store the level changes of a run that computed member levels."""
-        if "member_move" not in result.profiles.column_names or not self.config.members.enabled:
+        if "member_move" not in result.columns or not self.config.members.enabled:
             return
-        from tierwise.members_report import history_rows
+        from tierwise.members_report import HISTORY_SOURCE_COLUMNS, history_rows
 
-        self.store.write_member_history(as_of, history_rows(result.profiles))
+        data = result.profile_data
+        profiles = data if isinstance(data, pa.Table) else data.read(HISTORY_SOURCE_COLUMNS)
+        self.store.write_member_history(as_of, history_rows(profiles))
 
     def member_history(
         self, customer_id: str | None = None, *, format: TableFormat = "pandas"

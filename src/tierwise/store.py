@@ -11,8 +11,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import duckdb
 import numpy as np
@@ -23,7 +24,10 @@ from tierwise import __version__
 from tierwise.errors import StoreError
 from tierwise.schema import ENTITIES, OPTIONAL_ENTITIES, Entity
 
-__all__ = ["SCHEMA_VERSION", "Store"]
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+__all__ = ["SCHEMA_VERSION", "Store", "StoredProfiles"]
 
 SCHEMA_VERSION = 1
 """Version of the store layout; a store written by a newer layout is refused."""
@@ -50,6 +54,36 @@ def _memory_limit() -> str:
 
 
 _LIMIT_SHOWN = "SELECT current_setting('memory_limit')"
+
+STAGED_PROFILE = "_tw_profile_staged"
+"""The table a run's profiles are computed into before `Store.write_snapshot` names them."""
+
+
+@dataclass(eq=False)
+class StoredProfiles:
+    """A run's profiles kept in a store table instead of in memory, read when asked.
+
+    Attributes
+    ----------
+    store : Store
+        The store holding them.
+    table : str
+        Their table: `STAGED_PROFILE` until the snapshot is written, its profile table after.
+    num_rows : int
+        Number of customers.
+    column_names : list of str
+        The profile's columns.
+    """
+
+    store: Store
+    table: str
+    num_rows: int
+    column_names: list[str]
+
+    def read(self, columns: list[str] | None = None) -> pa.Table:
+        """The profiles (or some of their columns) in customer order."""
+        sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        return self.store.arrow(f'SELECT {sel} FROM "{self.table}" ORDER BY customer_id')
 
 
 @functools.lru_cache(maxsize=8)
@@ -330,10 +364,32 @@ class Store:
         """Name of the view giving the labels of a snapshot with their evidence."""
         return f"evidence_{as_of:%Y%m%d}"
 
+    def stage_profiles(self, profile: ir.Table) -> StoredProfiles:
+        """Compute a run's profile query into the store (`STAGED_PROFILE`), in customer order.
+
+        The rows go from the engine to the table without a copy in memory; `write_snapshot`
+        then names the table as the snapshot's.
+
+        Raises
+        ------
+        StoreError
+            If ``profile`` is not a query on this store's connection.
+        """
+        backend = profile._find_backend()
+        if getattr(backend, "con", None) is not self.con:
+            raise StoreError("the profiles to stage are not a query on this store")
+        backend.create_table(STAGED_PROFILE, profile.order_by("customer_id"), overwrite=True)
+        return StoredProfiles(
+            self,
+            STAGED_PROFILE,
+            self.one(f'SELECT count(*) FROM "{STAGED_PROFILE}"')[0],
+            list(profile.columns),
+        )
+
     def write_snapshot(
         self,
         as_of: dt.date,
-        profiles: pa.Table,
+        profiles: pa.Table | StoredProfiles,
         *,
         labels_query: Callable[..., str],
         meta: dict,
@@ -347,8 +403,10 @@ class Store:
         ----------
         as_of : datetime.date
             The snapshot's day.
-        profiles : pyarrow.Table
-            One row per customer: features, scores and labels.
+        profiles : pyarrow.Table or StoredProfiles
+            One row per customer: features, scores and labels. Staged profiles
+            (`stage_profiles`) become the snapshot's table, renamed rather than copied
+            (``profiles.table`` follows).
         labels_query : callable
             Given the profile table's name (and ``evidence=False``: without the evidence),
             a query returning the label rows (`tierwise.evidence.LABEL_COLUMNS`).
@@ -359,13 +417,19 @@ class Store:
         view = self.evidence_view_name(as_of)
         # Customer order makes a point lookup read one block of the profile and, as the
         # labels come from one scan of it (a customer's together), one block of the labels.
-        order = pc.sort_indices(profiles["customer_id"])
-        if not np.array_equal(order.to_numpy(), np.arange(profiles.num_rows)):
-            profiles = profiles.take(order)  # a run's profiles come sorted: no second copy
+        staged = isinstance(profiles, StoredProfiles)
+        if not staged:
+            order = pc.sort_indices(profiles["customer_id"])
+            if not np.array_equal(order.to_numpy(), np.arange(profiles.num_rows)):
+                profiles = profiles.take(order)  # a run's profiles come sorted: no second copy
         with self.transaction() as con:
-            con.register("_profiles_in", profiles)
-            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')
-            con.unregister("_profiles_in")
+            if staged:
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.execute(f'ALTER TABLE "{profiles.table}" RENAME TO "{name}"')
+            else:
+                con.register("_profiles_in", profiles)
+                con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')
+                con.unregister("_profiles_in")
             con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {labels_query(name)}')
             con.execute("DELETE FROM labels WHERE as_of = ?", [as_of])
             con.execute(
@@ -383,6 +447,8 @@ class Store:
                     name,
                 ],
             )
+        if staged:
+            profiles.table = name
 
     def snapshot_meta(self, as_of: dt.date) -> dict:
         """What produced a snapshot: its config and fitted state."""

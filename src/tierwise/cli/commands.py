@@ -101,8 +101,8 @@ def run(
     if as_json or fmt != "table":
         emit("", summary, fmt=fmt, as_json=as_json)
         return
-    title = t(f"snapshot as of {result.as_of}: {result.profiles.num_rows:,} customers",
-              f"{result.as_of} 快照：{result.profiles.num_rows:,} 位客户")  # fmt: skip
+    title = t(f"snapshot as of {result.as_of}: {result.num_customers:,} customers",
+              f"{result.as_of} 快照：{result.num_customers:,} 位客户")  # fmt: skip
     emit(title, people_summary(summary))
     for name, entry in result.fitted.items():
         if entry.get("reused"):

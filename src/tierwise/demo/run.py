@@ -93,7 +93,7 @@ def run_demo(
     return DemoResult(
         project=project.directory,
         as_of=run.as_of,
-        customers=run.profiles.num_rows,
+        customers=run.num_customers,
         reports=reports,
         summary=summary,
         recovery=rec.to_dict("records"),

@@ -100,7 +100,7 @@ class Runs:
         try:
             with self.project.sibling() as p:
                 result = p.run(as_of, progress=say)
-            rec.customers = result.profiles.num_rows
+            rec.customers = result.num_customers
             rec.as_of = result.as_of.isoformat()
             if self.on_done is not None:
                 self.on_done()
