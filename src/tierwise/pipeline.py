@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,14 @@ class ProfileRun:
     @property
     def profiles(self) -> pa.Table:
         """One row per customer: features, scores and labels, in customer order."""
+        return self.read()
+
+    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """The profiles, or some of their columns, in customer order."""
         data = self.profile_data
-        return data if isinstance(data, pa.Table) else data.read()
+        if isinstance(data, StoredProfiles):
+            return data.read(columns)
+        return data if columns is None else data.select(list(columns))
 
     @property
     def num_customers(self) -> int:

@@ -942,8 +942,7 @@ class Project:
             return
         from tierwise.members_report import HISTORY_SOURCE_COLUMNS, history_rows
 
-        data = result.profile_data
-        profiles = data if isinstance(data, pa.Table) else data.read(HISTORY_SOURCE_COLUMNS)
+        profiles = result.read(HISTORY_SOURCE_COLUMNS)
         self.store.write_member_history(as_of, history_rows(profiles))
 
     def member_history(

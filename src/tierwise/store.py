@@ -9,7 +9,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +80,7 @@ class StoredProfiles:
     num_rows: int
     column_names: list[str]
 
-    def read(self, columns: list[str] | None = None) -> pa.Table:
+    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The profiles (or some of their columns) in customer order."""
         sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         return self.store.arrow(f'SELECT {sel} FROM "{self.table}" ORDER BY customer_id')
