@@ -211,3 +211,21 @@ def test_kill_during_a_run_keeps_the_previous_snapshot(shop):
         assert len(p.labels(EARLY)) == labels
         assert f"profiles_{day:%Y%m%d}" not in {r[0] for r in p.store.con.execute(
             "SELECT table_name FROM information_schema.tables").fetchall()}  # fmt: skip
+
+
+def test_frames_from_python_live_in_the_store_until_the_run_is_done(shop):
+    from tierwise.steps.runner import run_steps
+
+    d, as_of = shop
+    with Project(d) as p:
+        t = duckdb_tables(p.store)
+        frames = ("SELECT count(*) FROM duckdb_tables() "
+                  "WHERE temporary AND table_name LIKE '_tw_frame_%'")  # fmt: skip
+        outcome = run_steps(t, as_of, p.config, base_dir=d)
+        # influence, tags, CLV, satisfaction, entrance and member levels hand their frames over
+        assert p.store.one(frames)[0] >= 5
+        assert outcome.profile.count().execute() == t["customers"].count().execute()
+        outcome.release()
+        assert p.store.one(frames)[0] == 0
+        p.run(as_of)
+        assert p.store.one(frames)[0] == 0

@@ -42,14 +42,14 @@ _DUCK_TYPES = {
 
 PROVENANCE_COLUMNS = ("_source", "_row", "_import_id")
 
-DEFAULT_MEMORY_LIMIT = "3GB"
+DEFAULT_MEMORY_LIMIT = "2.5GB"
 """DuckDB's memory limit for a store, unless ``TIERWISE_MEMORY_LIMIT`` says otherwise."""
 
 
 def _memory_limit() -> str:
     value = os.environ.get("TIERWISE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
     if not value.replace(".", "").replace(" ", "").isalnum():
-        raise StoreError(f"TIERWISE_MEMORY_LIMIT: expected a size like 3GB, not {value!r}")
+        raise StoreError(f"TIERWISE_MEMORY_LIMIT: expected a size like 2.5GB, not {value!r}")
     return value
 
 

@@ -60,6 +60,9 @@ class StepContext:
     """The newest stored snapshot before ``as_of`` (``None``: none, or not given)."""
     earlier: dict[str, Any] = field(default_factory=dict)
     """What earlier steps of this run handed over (`StepResult.extra` by step name)."""
+    held: list = field(default_factory=list)
+    """Temporary engine tables the run drops when its profile is written
+    (`tierwise.steps.frames.engine_table`)."""
 
 
 @dataclass
@@ -88,6 +91,9 @@ class Step:
     learns: ClassVar[bool] = False
     columns: ClassVar[dict[str, str]] = {}
     """Columns the step adds (name -> type), added empty when the step is off."""
+    reads_rows: ClassVar[bool] = False
+    """Whether the step reads many rows into Python (texts, orders): the engine hands back
+    the memory of earlier reads first."""
 
     def enabled(self, config: Config) -> bool:
         """Whether the step runs under ``config`` (a block with ``enabled: false`` skips it)."""

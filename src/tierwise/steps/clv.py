@@ -350,6 +350,7 @@ class CLVStep(Step):
     """Fit (or reuse) the purchase and spend models on every buyer and join the predictions."""
 
     name = "clv"
+    reads_rows = True
     section = "clv"
     learns = True
     columns = COLUMNS
@@ -366,8 +367,8 @@ class CLVStep(Step):
         result = fit_clv(inputs, ctx.config.clv, state=state)
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
         notes = [result.note] if result.note else []
-        return StepResult(join_frame(profile, result.table, schema), result.state(), notes,
-                          extra=result)  # fmt: skip
+        joined = join_frame(profile, result.table, schema, held=ctx.held)
+        return StepResult(joined, result.state(), notes, extra=result)
 
 
 STEP = CLVStep()

@@ -24,7 +24,7 @@ from tierwise.entrance import (
 from tierwise.errors import ConfigError
 from tierwise.features import cutoff_of
 from tierwise.steps.base import Step, StepContext, StepResult
-from tierwise.steps.frames import join_frame
+from tierwise.steps.frames import engine_table, join_frame
 
 __all__ = ["COLUMNS", "STEP", "EntranceStep"]
 
@@ -59,6 +59,7 @@ class EntranceStep(Step):
     """Join where each customer came in and evaluate the entrance segments on the profile."""
 
     name = "entrance"
+    reads_rows = True
     section = "entrance"
     columns = COLUMNS
 
@@ -92,7 +93,7 @@ class EntranceStep(Step):
         # "" rather than a missing value: Spark reads a missing string of an in-memory table
         # as the text "NaN"; it is turned back into null below
         frame[answer_cols] = frame[answer_cols].astype(object).where(frame[answer_cols].notna(), "")
-        joined = join_frame(profile, frame, schema, carried, moved, answer_cols)
+        joined = join_frame(profile, frame, schema, carried, moved, answer_cols, ctx.held)
         if carried is not None:
             notes.append(
                 f"entrance: {len(frame):,} customers' entrances read again (touches or "
@@ -169,7 +170,8 @@ def _carried_over(
         changes = rollups.changes
         parts.append(changes.filter(changes.generation > generation).select("customer_id"))
     # read once: the queries of the step keep to these customers
-    return carry.profile, ibis.memtable(ibis.union(*parts, distinct=True).to_pyarrow()), []
+    moved = ibis.union(*parts, distinct=True).to_pyarrow()
+    return carry.profile, engine_table(profile, moved, ctx.held), []
 
 
 _AUTO_FILLED = ("customer_id", "first_seen")

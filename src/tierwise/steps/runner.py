@@ -54,10 +54,11 @@ class StepsOutcome:
     notes: list[str]
     scheme_params: dict[str, dict[str, Any]]
     extras: dict[str, Any] = field(default_factory=dict)
-    cached: list[ir.Table] = field(default_factory=list)
+    cached: list[Any] = field(default_factory=list)
+    """Cached and temporary tables (each with a ``release`` method) the profile reads."""
 
     def release(self) -> None:
-        """Drop the cached intermediate tables."""
+        """Drop the cached and temporary intermediate tables."""
         for table in self.cached:
             table.release()
         self.cached.clear()
@@ -151,12 +152,14 @@ def run_steps(
         for name in config.run.steps:
             step = load_step(name)
             ctx = StepContext(tables, as_of, config, base_dir, dict(outcome.scheme_params),
-                              previous, dict(outcome.extras))  # fmt: skip
+                              previous, dict(outcome.extras), outcome.cached)  # fmt: skip
             entry = None
             if step.learns and step.name in reuse:
                 entry = _reusable(step, config, (fitted or {}).get(step.name), fitted_source)
             state_in = entry["state"] if entry else None
             if step.enabled(config):
+                if profile is not None and step.reads_rows:
+                    release_memory(profile)  # what the steps before read
                 result = step.run(profile, ctx, state_in)
             else:
                 result = step.skip(profile, ctx)

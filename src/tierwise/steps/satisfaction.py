@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from tierwise.features import cutoff_of
 from tierwise.satisfaction import COLUMNS, check_ratings, satisfaction_table
 from tierwise.steps.base import Step, StepContext, StepResult
-from tierwise.steps.frames import join_frame
+from tierwise.steps.frames import engine_table, join_frame
 
 __all__ = ["COLUMNS", "STEP", "SatisfactionStep"]
 
@@ -27,6 +27,7 @@ class SatisfactionStep(Step):
     """Score satisfaction from ratings, text sentiment, refunds and complaints."""
 
     name = "satisfaction"
+    reads_rows = True
     section = "satisfaction"
     columns = COLUMNS
 
@@ -84,7 +85,7 @@ class SatisfactionStep(Step):
         for col in ("satisfaction_grade", "satisfaction_evidence"):
             table[col] = table[col].fillna("")
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
-        joined = join_frame(profile, table, schema, carried, moved, _TEXTS)
+        joined = join_frame(profile, table, schema, carried, moved, _TEXTS, ctx.held)
         if carried is not None:
             notes.append(
                 f"satisfaction: {len(table):,} customers scored again (rows came in, left the "
@@ -122,7 +123,9 @@ def _carried_over(profile: ir.Table, ctx: StepContext) -> tuple[ir.Table | None,
                             cfg.lookback_days, sorted(read))  # fmt: skip
     new = profile.select("customer_id").anti_join(carry.profile, "customer_id")
     # read once: five queries below keep to these customers
-    return carry.profile, ibis.memtable(moved.union(new, distinct=True).to_pyarrow())
+    return carry.profile, engine_table(
+        profile, moved.union(new, distinct=True).to_pyarrow(), ctx.held
+    )
 
 
 STEP = SatisfactionStep()

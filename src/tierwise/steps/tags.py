@@ -7,6 +7,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from tierwise.features import cutoff_of
 from tierwise.steps.base import Step, StepContext, StepResult
@@ -24,6 +25,7 @@ class TextTagsStep(Step):
     """Tag the texts of comments, reviews and messages up to the as-of day; roll them up."""
 
     name = "tags"
+    reads_rows = True
     section = "tags"
     columns = COLUMNS
 
@@ -35,10 +37,16 @@ class TextTagsStep(Step):
         cfg = ctx.config.tags
         events = ctx.tables["events"]
         texts = events.filter((events.occurred_at < cutoff_of(ctx.as_of)) & events.text.notnull())
-        texts = texts.order_by(["customer_id", "occurred_at", "event_id"])
         paths = [(ctx.base_dir / p) if ctx.base_dir else Path(p) for p in cfg.lexicons]
         tagger = Tagger(load_lexicon(*paths), min_confidence=cfg.min_confidence or 0.5)
-        table = customer_tags(texts.select("customer_id", "text").to_pandas(), tagger=tagger)
+        # strings stay in Arrow (no Python object per text or per row's customer)
+        # sorted here rather than by the engine: its sort would hold every text beside the
+        # result handed over
+        said = texts.select("customer_id", "occurred_at", "event_id", "text").to_pyarrow()
+        said = said.sort_by([(c, "ascending") for c in ("customer_id", "occurred_at", "event_id")])
+        said = said.select(["customer_id", "text"])
+        table = customer_tags(said.to_pandas(types_mapper=pd.ArrowDtype), tagger=tagger)
+        del said
         top = top_tags(table, k=cfg.top_k, tagger=tagger)
         ids = table.assign(tag=table.major.astype(str) + "/" + table.minor.astype(str))
         persona = table[table.major == "persona"].sort_values(["customer_id", "rank"])
@@ -56,7 +64,7 @@ class TextTagsStep(Step):
         polarity = portrait.customer_id.map(price.net_polarity).fillna(0).astype("int64")
         portrait["price_polarity"] = polarity
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
-        joined = join_frame(profile, portrait, schema)
+        joined = join_frame(profile, portrait, schema, held=ctx.held)
         joined = joined.mutate(
             persona=joined.persona.nullif(""),
             price_mentions=joined.price_mentions.fill_null(0),
