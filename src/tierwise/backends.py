@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
-import gc
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,10 +54,9 @@ def release_memory(table: ir.Table) -> None:
 
 
 def trim_heap() -> None:
-    """Collect garbage and hand the C heap's free pages back to the system (``malloc_trim``
-    of glibc; elsewhere only the collection): the frames a step built and dropped otherwise
-    stay in the process's resident memory while the next query runs."""
-    gc.collect()
+    """Hand the C heap's free pages back to the system (``malloc_trim`` of glibc; elsewhere
+    nothing): the frames a step built and dropped otherwise stay in the process's resident
+    memory while the next query runs."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
