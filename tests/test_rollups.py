@@ -278,3 +278,18 @@ def test_imports_that_only_add_rows_extend_the_sends_rollup_like_a_rebuild():
         assert refresh_rollups(store, CONFIG.features)["mode"] == "built"
         assert rollup_contents(store) == incremental
         assert_same_features(store, (START + dt.timedelta(days=40)).date())
+
+
+def test_rollups_built_in_parts_of_the_customers_equal_one_build(monkeypatch):
+    import tierwise.store as store_module
+
+    shop = random_shop(4)
+    contents = []
+    for part_rows in (store_module.ROLLUP_PART_ROWS, 50):  # events: 1,600 rows in 32 parts
+        monkeypatch.setattr(store_module, "ROLLUP_PART_ROWS", part_rows)
+        store = Store(":memory:")
+        for entity, rows in shop.items():
+            insert(store, entity, rows)
+        assert refresh_rollups(store, CONFIG.features)["mode"] == "built"
+        contents.append(rollup_contents(store))
+    assert contents[0] == contents[1] and len(contents[0]["events"]) > 1000

@@ -117,6 +117,11 @@ def release_cached_blocks(
 _ROLLUP_LAYOUT = 2
 """Version of the rollup tables; rollups of another version are rebuilt."""
 
+ROLLUP_PART_ROWS = 10_000_000
+"""Rows of orders or events rolled up by one query when the rollups are built: a bigger
+table is rolled up in parts of its customers (by hash of ``customer_id``), so that no
+aggregate of tens of millions of groups spills under the memory limit."""
+
 _ORDERS_ROLLUP = """
 SELECT customer_id, paid_at::DATE AS day, channel,
   count(*) FILTER (status = 'paid') AS paid,
@@ -701,7 +706,16 @@ class Store:
                 agg = agg.replace("{decay}", decay)
                 table = f"rollup_{entity}"
                 if rebuild[entity]:
-                    con.execute(f"CREATE OR REPLACE TABLE {table} AS {agg.format(src=entity)}")
+                    # in parts of the customers: each part's aggregate fits the memory limit
+                    parts = max(1, -(-counts[entity] // ROLLUP_PART_ROWS))
+                    for i in range(parts):
+                        part = agg.format(
+                            src=f"(FROM {entity} WHERE hash(customer_id) % {parts} = {i})"
+                        )
+                        if i == 0:
+                            con.execute(f"CREATE OR REPLACE TABLE {table} AS {part}")
+                        else:
+                            con.execute(f"INSERT INTO {table} {part}")
                     stats["mode"] = "built"
                     build = uuid.uuid4().hex
                     continue
