@@ -502,7 +502,7 @@ def bench_size(n: int, args: argparse.Namespace, workdir: Path) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     print(f"shop of {n:,} customers in {work}", flush=True)
     skip = {"before"} if args.skip_before else set()
-    names = [n for n in JOBS if n != "compare"]
+    names = [job for job in JOBS if job != "compare"]
     if args.resume_from:
         # reuse the generated shop and the store of an earlier run of this size
         skip |= set(names[1 : names.index(args.resume_from)])

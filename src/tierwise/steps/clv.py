@@ -367,7 +367,7 @@ class CLVStep(Step):
         result = fit_clv(inputs, ctx.config.clv, state=state)
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
         notes = [result.note] if result.note else []
-        joined = join_frame(profile, result.table, schema, held=ctx.held)
+        joined = join_frame(profile, result.table, schema, ctx.held)
         return StepResult(joined, result.state(), notes, extra=result)
 
 

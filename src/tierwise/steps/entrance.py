@@ -93,7 +93,7 @@ class EntranceStep(Step):
         # "" rather than a missing value: Spark reads a missing string of an in-memory table
         # as the text "NaN"; it is turned back into null below
         frame[answer_cols] = frame[answer_cols].astype(object).where(frame[answer_cols].notna(), "")
-        joined = join_frame(profile, frame, schema, carried, moved, answer_cols, ctx.held)
+        joined = join_frame(profile, frame, schema, ctx.held, carried, moved, answer_cols)
         if carried is not None:
             notes.append(
                 f"entrance: {len(frame):,} customers' entrances read again (touches or "

@@ -29,15 +29,15 @@ class HeldTable:
         self.backend.drop_table(self.name, force=True)
 
 
-def engine_table(like: ir.Table, data: pa.Table, held: list | None = None) -> ir.Table:
+def engine_table(like: ir.Table, data: pa.Table, held: list) -> ir.Table:
     """``data`` as a table on the engine of ``like``.
 
-    On DuckDB, with ``held`` given, the rows are copied into a temporary table, so they count
-    against the store's memory limit (and spill to disk under it) instead of staying in Python
-    while the run goes on; the table is appended to ``held`` for the run to drop. Otherwise an
-    in-memory table.
+    On DuckDB the rows are copied into a temporary table, so they count against the store's
+    memory limit (and spill to disk under it) instead of staying in Python while the run goes
+    on; the table is appended to ``held`` (`StepContext.held`) for the run to drop. On other
+    engines an in-memory table.
     """
-    if held is None or duckdb_connection(like) is None:
+    if duckdb_connection(like) is None:
         return ibis.memtable(data)
     backend = like._find_backend()
     name = f"_tw_frame_{uuid.uuid4().hex}"
@@ -50,10 +50,10 @@ def join_frame(
     profile: ir.Table,
     frame: pd.DataFrame,
     schema: ibis.Schema,
+    held: list,
     carried: ir.Table | None = None,
     moved: ir.Table | None = None,
     texts: Iterable[str] = (),
-    held: list | None = None,
 ) -> ir.Table:
     """Left-join ``frame`` (keyed by ``customer_id``) onto the profile.
 
@@ -65,7 +65,6 @@ def join_frame(
     arrow = pa.Table.from_pandas(frame[list(schema.names)], schema=schema.to_pyarrow(),
                                  preserve_index=False)  # fmt: skip
     right = engine_table(profile, arrow, held)
-    del arrow
     if carried is not None:
         types, texts = right.schema(), set(texts)
         kept = carried.anti_join(moved, "customer_id").select(

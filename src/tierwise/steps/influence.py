@@ -32,7 +32,7 @@ class InfluenceStep(Step):
         )
         graph = influence(pairs.select("referrer", "target", "revenue").to_pandas())
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
-        joined = join_frame(profile, graph, schema, held=ctx.held)
+        joined = join_frame(profile, graph, schema, ctx.held)
         return StepResult(joined.mutate(**{c: joined[c].fill_null(0) for c in INFLUENCE_COLUMNS}))
 
 

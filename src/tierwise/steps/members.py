@@ -76,7 +76,7 @@ class MembersStep(Step):
             profile = profile.rename(member_level_imported="member_level")
         keep = [c for c in profile.columns if c not in MEMBER_COLUMNS]
         schema = ibis.schema({"customer_id": "string", **MEMBER_COLUMNS})
-        joined = join_frame(profile.select(keep), frame, schema, held=ctx.held)
+        joined = join_frame(profile.select(keep), frame, schema, ctx.held)
         return StepResult(joined, notes=notes)
 
 

@@ -85,7 +85,7 @@ class SatisfactionStep(Step):
         for col in ("satisfaction_grade", "satisfaction_evidence"):
             table[col] = table[col].fillna("")
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
-        joined = join_frame(profile, table, schema, carried, moved, _TEXTS, ctx.held)
+        joined = join_frame(profile, table, schema, ctx.held, carried, moved, _TEXTS)
         if carried is not None:
             notes.append(
                 f"satisfaction: {len(table):,} customers scored again (rows came in, left the "

@@ -64,7 +64,7 @@ class TextTagsStep(Step):
         polarity = portrait.customer_id.map(price.net_polarity).fillna(0).astype("int64")
         portrait["price_polarity"] = polarity
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
-        joined = join_frame(profile, portrait, schema, held=ctx.held)
+        joined = join_frame(profile, portrait, schema, ctx.held)
         joined = joined.mutate(
             persona=joined.persona.nullif(""),
             price_mentions=joined.price_mentions.fill_null(0),
