@@ -82,8 +82,7 @@ class StoredProfiles:
 
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The profiles (or some of their columns) in customer order."""
-        sel = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        return self.store.arrow(f'SELECT {sel} FROM "{self.table}" ORDER BY customer_id')
+        return self.store._profile_rows(self.table, columns)
 
 
 @functools.lru_cache(maxsize=8)
@@ -1714,9 +1713,12 @@ class Store:
     # -- member levels and the path ---------------------------------------------------------
     def read_profile_columns(self, as_of: dt.date, columns: list[str]) -> pa.Table:
         """The named columns of one snapshot's profile table (each must exist)."""
-        name = self._require_snapshot(as_of)
-        sel = ", ".join(f'"{c}"' for c in columns)
-        return self.arrow(f'SELECT {sel} FROM "{name}" ORDER BY customer_id')
+        return self._profile_rows(self._require_snapshot(as_of), columns)
+
+    def _profile_rows(self, table: str, columns: Sequence[str] | None) -> pa.Table:
+        """Columns of a profile table (all when ``None``), in customer order."""
+        sel = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+        return self.arrow(f'SELECT {sel} FROM "{table}" ORDER BY customer_id')
 
     def _ensure_member_tables(self) -> None:
         if self.has_table("member_level_history"):
