@@ -574,7 +574,7 @@ def table(res: dict) -> str:
             None,
         ),
         _row(
-            "writing its snapshot (profiles and label rows; the evidence is a view over them)",
+            "writing its snapshot (the profile table; label rows and evidence are views over it)",
             {**t["write"], "peak_mib": t["peak_mib"]},
             None,
         ),

@@ -127,7 +127,7 @@ def test_why_features_are_not_carried():
 
 
 def _labels(store: Store, as_of: dt.date):
-    return store.arrow("SELECT * FROM labels WHERE as_of = ? ORDER BY ALL", [as_of])
+    return store.read_labels(as_of, evidence=False)
 
 
 def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):

@@ -152,19 +152,24 @@ def test_tags_by_segment(shop):
     assert "no column 'nope'" in tw("tags", "segments", "-p", d, "--by", "nope").output
 
 
-def test_evidence_is_read_from_the_profile_beside_the_stored_label_rows(shop):
-    """The label rows are stored without evidence; reads take it from the snapshot's evidence
-    view over the stored profile; a snapshot stored with evidence in its rows reads as it was."""
+def test_label_rows_and_their_evidence_are_views_over_the_stored_profile(shop):
+    """A snapshot's label rows are a view over its stored profile, and so are they with their
+    evidence; snapshots of store layout 1 (rows in the labels table, with or without the
+    evidence in them) read as they were."""
     d, _ = shop
     with Project(d) as p:
         store, as_of = p.store, p.store.latest_snapshot()
+        assert store.schema_version == 2
+        assert store.one("SELECT count(*) FROM labels")[0] == 0
         keys = ["customer_id", "scheme", "label", "label_zh", "label_en", "is_primary", "rule"]
         order = " ORDER BY customer_id, scheme, is_primary DESC, label"
-        stored = store.arrow(f"SELECT * FROM labels WHERE as_of = ?{order}", [as_of])
+        label_view, evidence_view = store.label_view_name(as_of), store.evidence_view_name(as_of)
+        stored = store.arrow(f'SELECT * FROM "{label_view}"{order}')
         assert stored.num_rows > 400 and stored["evidence"].null_count == stored.num_rows
         read = store.read_labels(as_of)
         assert read.select(keys).equals(stored.select(keys))
         assert read["evidence"].null_count == 0
+        assert store.read_labels(as_of, evidence=False).select(keys).equals(read.select(keys))
         cid = read["customer_id"][0].as_py()
         mine = [r for r in read.to_pylist() if r["customer_id"] == cid]
         assert sorted(r["evidence"] for r in store.customer_labels(as_of, cid)) == sorted(
@@ -174,11 +179,32 @@ def test_evidence_is_read_from_the_profile_beside_the_stored_label_rows(shop):
                    for r in store.label_evidence_samples(as_of).to_pylist()}  # fmt: skip
         assert set(samples["lifecycle", "churned"]["figures"]) == {"orders", "recency_days"}
         assert len(samples) == len({(r["scheme"], r["label"]) for r in mine} | set(samples))
-        # as a snapshot of an earlier version: the evidence in the rows, no view
-        view = store.evidence_view_name(as_of)
-        sql = store.one("SELECT sql FROM duckdb_views() WHERE view_name = ?", [view])[0]
-        query = sql.split(" AS ", 1)[1].rstrip(";")
-        store.con.execute(f'DROP VIEW "{view}"')
+        summary, values = store.label_summary(as_of), store.value_by_label(as_of)
+        primary = [r for r in stored.to_pylist() if r["is_primary"] and r["scheme"] == "lifecycle"]
+        counted = {r["label"]: r["customers"] for r in summary.to_pylist()
+                   if r["scheme"] == "lifecycle"}  # fmt: skip
+        assert sum(counted.values()) == len(primary) > 0
+
+        def view_sql(view: str) -> str:
+            sql = store.one("SELECT sql FROM duckdb_views() WHERE view_name = ?", [view])[0]
+            return sql.split(" AS ", 1)[1].rstrip(";")
+
+        # layout 1: the rows in the labels table, the evidence in a view
+        store.con.execute(f"INSERT INTO labels SELECT ?::DATE, * FROM ({view_sql(label_view)})",
+                          [as_of])  # fmt: skip
+        store.con.execute(f'DROP VIEW "{label_view}"')
+        assert store.read_labels(as_of).equals(read)
+        assert store.label_summary(as_of).equals(summary)
+        again = store.value_by_label(as_of)  # sums of floats: equal up to their order
+        assert again.column_names == values.column_names
+        for name in values.column_names:
+            if pa.types.is_floating(values.schema.field(name).type):
+                assert again[name].to_pylist() == pytest.approx(values[name].to_pylist())
+            else:
+                assert again[name].equals(values[name])
+        # earlier still: the evidence in the rows, no view
+        query = view_sql(evidence_view)
+        store.con.execute(f'DROP VIEW "{evidence_view}"')
         store.con.execute("DELETE FROM labels WHERE as_of = ?", [as_of])
         store.con.execute(f"INSERT INTO labels SELECT ?::DATE, * FROM ({query})", [as_of])
         assert store.read_labels(as_of).equals(read)

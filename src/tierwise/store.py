@@ -29,8 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "Store", "StoredProfiles"]
 
-SCHEMA_VERSION = 1
-"""Version of the store layout; a store written by a newer layout is refused."""
+SCHEMA_VERSION = 2
+"""Version of the store layout; a store written by a newer layout is refused.
+
+2: a snapshot's label rows are a view over its profile (`label_view_name`); layout 1 kept
+them in the ``labels`` table, which is still read for the snapshots stored so."""
 
 _DUCK_TYPES = {
     "string": "VARCHAR",
@@ -364,6 +367,11 @@ class Store:
         return f"profiles_{as_of:%Y%m%d}"
 
     @staticmethod
+    def label_view_name(as_of: dt.date) -> str:
+        """Name of the view giving the label rows of a snapshot (without their evidence)."""
+        return f"labels_{as_of:%Y%m%d}"
+
+    @staticmethod
     def evidence_view_name(as_of: dt.date) -> str:
         """Name of the view giving the labels of a snapshot with their evidence."""
         return f"evidence_{as_of:%Y%m%d}"
@@ -400,8 +408,8 @@ class Store:
     ) -> None:
         """Store (or replace) the snapshot as of ``as_of`` atomically.
 
-        The label rows are stored without their evidence; the evidence is a view over the
-        profile table (`evidence_view_name`), computed when read.
+        The label rows are a view over the profile table (`label_view_name`), and so are
+        they with their evidence (`evidence_view_name`): both are computed when read.
 
         Parameters
         ----------
@@ -418,9 +426,7 @@ class Store:
             What produced the snapshot (config, fitted edges), stored as JSON.
         """
         name = self.profile_table_name(as_of)
-        view = self.evidence_view_name(as_of)
-        # Customer order makes a point lookup read one block of the profile and, as the
-        # labels come from one scan of it (a customer's together), one block of the labels.
+        # Customer order makes a point lookup read one block of the profile.
         staged = isinstance(profiles, StoredProfiles)
         if not staged:
             order = pc.sort_indices(profiles["customer_id"])
@@ -434,12 +440,19 @@ class Store:
                 con.register("_profiles_in", profiles)
                 con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')
                 con.unregister("_profiles_in")
-            con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {labels_query(name)}')
-            con.execute("DELETE FROM labels WHERE as_of = ?", [as_of])
             con.execute(
-                f"INSERT INTO labels SELECT ?::DATE, * FROM ({labels_query(name, evidence=False)})",
-                [as_of],
+                f'CREATE OR REPLACE VIEW "{self.label_view_name(as_of)}" AS '
+                f"{labels_query(name, evidence=False)}"
             )
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{self.evidence_view_name(as_of)}" AS {labels_query(name)}'
+            )
+            con.execute("DELETE FROM labels WHERE as_of = ?", [as_of])  # layout 1's rows
+            if self.schema_version < SCHEMA_VERSION:
+                con.execute(
+                    "UPDATE tierwise_meta SET value = ? WHERE key = 'schema_version'",
+                    [str(SCHEMA_VERSION)],
+                )
             con.execute("DELETE FROM snapshots WHERE as_of = ?", [as_of])
             con.execute(
                 "INSERT INTO snapshots VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?)",
@@ -451,6 +464,7 @@ class Store:
                     name,
                 ],
             )
+        self.schema_version = SCHEMA_VERSION
         if staged:
             profiles.table = name
 
@@ -496,13 +510,14 @@ class Store:
         the evidence column when ``evidence`` is false), in customer order."""
         return self.label_batches(as_of, customer_id, evidence=evidence).read_all()
 
-    def _labels_source(self, as_of: dt.date, evidence: bool) -> tuple[str, list]:
-        """Where a snapshot's label rows are read (with their evidence: its evidence view;
-        a snapshot stored with the evidence in the rows has none) and its params."""
+    def _labels_source(self, as_of: dt.date, evidence: bool = False) -> tuple[str, list]:
+        """Where a snapshot's label rows are read and its params: its label view, or with
+        their evidence its evidence view; the ``labels`` table for a snapshot of store
+        layout 1 (with the evidence in the rows when it has no evidence view)."""
         self._require_snapshot(as_of)
-        view = self.evidence_view_name(as_of)
-        if evidence and self.has_table(view):
-            return f'"{view}"', []
+        for view in [self.evidence_view_name(as_of)] * evidence + [self.label_view_name(as_of)]:
+            if self.has_table(view):
+                return f'"{view}"', []
         return "(SELECT * FROM labels WHERE as_of = ?)", [as_of]
 
     def label_batches(
@@ -525,10 +540,10 @@ class Store:
         """One evidence per scheme and label of a snapshot (their figure names and params
         are the same for every customer carrying the label)."""
         source, params = self._labels_source(as_of, True)
+        rows, row_params = self._labels_source(as_of)
         # one customer per label, whose evidence alone is computed
         picks = self.con.execute(
-            "SELECT any_value(customer_id) FROM labels WHERE as_of = ? GROUP BY scheme, label",
-            [as_of],
+            f"SELECT any_value(customer_id) FROM {rows} GROUP BY scheme, label", row_params
         ).fetchall()
         ids = [r[0] for r in picks]
         return self.arrow(
@@ -574,17 +589,18 @@ class Store:
 
     def label_summary(self, as_of: dt.date) -> pa.Table:
         """Customers per label of every scheme (primary, carrying, share of all)."""
-        self._require_snapshot(as_of)
+        rows, params = self._labels_source(as_of)
         return self.arrow(
-            """SELECT scheme, label, any_value(label_zh) AS label_zh,
+            f"""SELECT scheme, label, any_value(label_zh) AS label_zh,
                       any_value(label_en) AS label_en,
                       count(*) FILTER (is_primary) AS customers,
                       count(*) AS carrying,
                       round(count(*) / any_value(n), 4) AS share
-               FROM labels, (SELECT customers AS n FROM snapshots WHERE as_of = ?) AS total
-               WHERE as_of = ? AND scheme <> 'rfm'
+               FROM {rows} AS l,
+                    (SELECT customers AS n FROM snapshots WHERE as_of = ?) AS total
+               WHERE scheme <> 'rfm'
                GROUP BY scheme, label ORDER BY scheme, carrying DESC, label""",
-            [as_of, as_of],
+            [*params, as_of],
         )
 
     def tag_distribution(self, as_of: dt.date, by: str) -> pa.Table:
@@ -1421,6 +1437,7 @@ class Store:
         """Per scheme and primary label: customers, paid value and their shares of all
         customers and value of the snapshot (``all_customers``, ``all_value``)."""
         name = self._require_snapshot(as_of)
+        rows, params = self._labels_source(as_of)
         return self.arrow(
             f"""WITH p AS (SELECT customer_id, coalesce(monetary_total, 0) AS value
                            FROM "{name}"),
@@ -1432,10 +1449,10 @@ class Store:
                        any_value(t.n) AS all_customers, any_value(t.v) AS all_value,
                        CASE WHEN any_value(t.v) > 0 THEN sum(p.value) / any_value(t.v) END
                          AS value_share
-                FROM labels l JOIN p USING (customer_id), t
-                WHERE l.as_of = ? AND l.is_primary AND l.scheme <> 'rfm'
+                FROM {rows} AS l JOIN p USING (customer_id), t
+                WHERE l.is_primary AND l.scheme <> 'rfm'
                 GROUP BY l.scheme, l.label ORDER BY l.scheme, customers DESC, l.label""",
-            [as_of],
+            params,
         )
 
     def close(self) -> None:
