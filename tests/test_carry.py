@@ -12,7 +12,7 @@ from test_rollups import CONFIG, START, _import_shop, _table, _updates, random_s
 from tierwise.backends import duckdb_tables
 from tierwise.carry import CarrySource, carry_refusal
 from tierwise.config import Config
-from tierwise.features import customer_features, feature_columns
+from tierwise.features import INTENTION_SUM, customer_features, feature_columns
 from tierwise.io import import_frame
 from tierwise.rollups import refresh_rollups, rollup_tables
 from tierwise.store import Store
@@ -26,19 +26,22 @@ def _day(n: int) -> dt.date:
 def _features(store: Store, as_of: dt.date, config: Config = CONFIG, carry=None):
     t = duckdb_tables(store)
     return customer_features(t["customers"], t["orders"], t["events"], as_of, config.features,
-                             rollups=rollup_tables(store), carry=carry)  # fmt: skip
+                             rollups=rollup_tables(store), carry=carry,
+                             keep_state=True)  # fmt: skip
 
 
 def _keep(store: Store, name: str, as_of: dt.date, config: Config = CONFIG) -> CarrySource:
-    """Store the features as of ``as_of`` like a snapshot and describe them as a source."""
+    """Store the features as of ``as_of`` like a snapshot (the unrounded intention score
+    beside them) and describe them as a source."""
     table = _features(store, as_of, config).to_pyarrow()
     store.con.register("_in", table)
     store.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _in")
     store.con.unregister("_in")
     profile = ibis.duckdb.from_connection(store.con).table(name)
     rollups = rollup_tables(store)
-    return CarrySource(profile, as_of, rollups.build, rollups.generation,
-                       config.features.model_dump(mode="json"))  # fmt: skip
+    return CarrySource(profile.drop(INTENTION_SUM), as_of, rollups.build, rollups.generation,
+                       config.features.model_dump(mode="json"),
+                       profile.select("customer_id", INTENTION_SUM))  # fmt: skip
 
 
 def assert_carried_equal(store: Store, source: CarrySource, as_of: dt.date,
@@ -47,9 +50,12 @@ def assert_carried_equal(store: Store, source: CarrySource, as_of: dt.date,
     assert carry_refusal(source, rollup_tables(store), as_of, config.features, need) is None
     full = _features(store, as_of, config).order_by("customer_id").to_pyarrow()
     carried = _features(store, as_of, config, carry=source).order_by("customer_id").to_pyarrow()
-    assert carried.schema == full.schema
+    assert carried.schema == full.schema and INTENTION_SUM in full.column_names
     for col in full.column_names:
-        assert carried[col].equals(full[col]), f"{col} as of {as_of}"
+        if col == INTENTION_SUM:  # decayed from the day before: equal up to float rounding
+            assert carried[col].to_pylist() == pytest.approx(full[col].to_pylist(), abs=1e-9)
+        else:
+            assert carried[col].equals(full[col]), f"{col} as of {as_of}"
 
 
 @pytest.mark.parametrize("seed", [4, 9])
@@ -142,6 +148,11 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
     _import_shop(p.store, first)
     p.run(as_of=_day(39))
     assert p.store.snapshot_meta(_day(39))["features"]["carried_from"] is None
+    # the unrounded intention score is kept beside the snapshot, not in its profile
+    kept = p.store.carried_table_name(_day(39), "features")
+    assert p.store.arrow(f'SELECT * FROM "{kept}" LIMIT 0').column_names == [
+        "customer_id", INTENTION_SUM]  # fmt: skip
+    assert INTENTION_SUM not in p.store.profile_columns(_day(39))
     _import_shop(p.store, random_shop(7, n=45, days=50, first_day=40))
     import_frame(p.store, "orders", _table("orders", _updates(first)),
                  options={"on_conflict": "update"})  # fmt: skip
@@ -160,6 +171,16 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
     for col in full.column_names:
         assert carried[col].equals(full[col]), col
     assert _labels(p.store, _day(45)).equals(labels)
+    # a snapshot replaced by a run from the raw rows keeps no state for the next run
+    kept = p.store.carried_table_name(_day(45), "features")
+    assert p.store.has_table(kept)
+    p.close()
+    (home / "tierwise.yaml").write_text(settings + "features: {rollups: false}\n", "utf-8")
+    p = tierwise.Project(home)
+    p.run(as_of=_day(45))
+    assert not p.store.has_table(kept) and p.store.has_table(
+        p.store.carried_table_name(_day(39), "features"))  # fmt: skip
+    assert p.store.read_profiles(_day(45)).equals(full)
     p.close()
 
 

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 __all__ = [
-    "duckdb_connection", "duckdb_tables", "export_tables", "release_memory", "spark_session",
-    "spark_tables", "trim_heap",
+    "carried_table", "duckdb_connection", "duckdb_tables", "export_tables", "release_memory",
+    "spark_session", "spark_tables", "trim_heap",
 ]  # fmt: skip
 
 
@@ -68,6 +68,15 @@ def snapshot_table(store: Store, as_of: dt.date) -> ir.Table:
     """A stored snapshot's profile as an Ibis table on the store's DuckDB connection."""
     con = ibis.duckdb.from_connection(store.con)
     return con.table(store.profile_table_name(as_of))
+
+
+def carried_table(store: Store, as_of: dt.date, step: str) -> ir.Table | None:
+    """The state a step kept beside a stored snapshot for the next run, as an Ibis table on
+    the store's DuckDB connection (``None``: it kept none)."""
+    name = store.carried_table_name(as_of, step)
+    if not store.has_table(name):
+        return None
+    return ibis.duckdb.from_connection(store.con).table(name)
 
 
 def export_tables(store: Store, directory: str | Path) -> dict[str, Path]:

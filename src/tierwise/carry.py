@@ -7,8 +7,12 @@ window of ``w`` days): each sum is the earlier sum plus the sum as of D2 over th
 minus the sum as of D over them; first and last times take the earlier value or the new
 rows'. Money is added in decimal (a float64 of four decimals converts back exactly), so the
 carried features equal the features computed from every rollup row. The intention score
-(decayed, rounded in the profile) is summed again over its lookback; the campaign and
-referral features are computed as before.
+decays by ``0.5 ** (days / half_life)`` from one day to the next: the unrounded score the
+earlier run kept beside its snapshot (`tierwise.features.INTENTION_SUM`) times that factor,
+less the terms of the rows that moved as they were on D (times the factor), plus their terms
+on D2 (equal to the score summed over the lookback up to a float rounding, far below the 4
+decimals of the profile); without it the score is summed again over its lookback. The
+campaign and referral features are computed as before.
 
 Customers whose rollup rows up to D changed since generation ``g`` (an import updated or
 back-filled them; `tierwise.store.Store.refresh_rollups` logs them) and customers the
@@ -27,14 +31,21 @@ import ibis
 import ibis.expr.types as ir
 
 from tierwise.config import FeatureConfig
-from tierwise.features import _MONEY_SUMS, event_day_counts, order_day_sums
+from tierwise.features import (
+    _MONEY_SUMS,
+    INTENTION_SUM,
+    event_day_counts,
+    order_day_sums,
+    rollup_intention_sums,
+    rollup_intention_terms,
+)
 
 if TYPE_CHECKING:
     from tierwise.rollups import RollupTables
     from tierwise.steps.base import StepContext
 
 __all__ = [
-    "CarrySource", "StepCarry", "carried_parts", "carry_refusal", "moved_customers",
+    "CarriedParts", "CarrySource", "StepCarry", "carried_parts", "carry_refusal", "moved_customers",
     "step_carry",
 ]  # fmt: skip
 
@@ -50,7 +61,8 @@ class CarrySource:
 
     ``profile`` is its stored profile as an Ibis table on the rollups' backend; ``as_of`` its
     day; ``build`` and ``generation`` the rollups it read; ``features`` the ``features``
-    config block it ran under (as stored).
+    config block it ran under (as stored); ``intention`` the unrounded intention scores it
+    kept (``customer_id``, `tierwise.features.INTENTION_SUM`; ``None``: none kept).
     """
 
     profile: ir.Table
@@ -58,6 +70,22 @@ class CarrySource:
     build: str | None
     generation: int | None
     features: dict | None
+    intention: ir.Table | None = None
+
+
+@dataclass(frozen=True)
+class CarriedParts:
+    """The feature parts of every customer, carried over or computed anew (``None``: not
+    needed, or for ``intention``, not carried over)."""
+
+    orders: ir.Table | None
+    events: ir.Table | None
+    """Without the intention score."""
+    main_channel: ir.Table | None
+    intention: ir.Table | None
+    """``customer_id`` and `tierwise.features.INTENTION_SUM`."""
+    anew: ir.Table
+    """The customers computed anew (``customer_id``)."""
 
 
 def carry_refusal(
@@ -144,10 +172,10 @@ def _carry(
 def carried_parts(
     base_ids: ir.Table, rollups: RollupTables, source: CarrySource, as_of: dt.date,
     cfg: FeatureConfig, need: set[str],
-) -> tuple[ir.Table | None, ir.Table | None, ir.Table | None, ir.Table]:  # fmt: skip
-    """The order part, the event part (without the intention score) and the main channel of
+) -> CarriedParts:  # fmt: skip
+    """The order part, the event part, the main channel and the unrounded intention score of
     every customer in ``base_ids``: carried over from ``source`` or computed from all of the
-    customer's rollup rows; and the customers computed anew (``customer_id``).
+    customer's rollup rows.
 
     Call `carry_refusal` first: this assumes it found nothing.
     """
@@ -199,7 +227,40 @@ def carried_parts(
         fresh = _main_channel_rollup(o.semi_join(again, "customer_id"), ibis.date(now))
         still = prev.anti_join(again, "customer_id").filter(ibis._.main_channel.notnull())
         mc = union(still.select("customer_id", "main_channel"), fresh)
-    return of, ef, mc, anew
+    it = None
+    if "intention_score" in need and source.intention is not None:
+        it = _carried_intention(kept, anew, rollups, source, now, cfg)
+    return CarriedParts(of, ef, mc, it, anew)
+
+
+def _carried_intention(
+    kept: ir.Table, anew: ir.Table, rollups: RollupTables, source: CarrySource, now: dt.date,
+    cfg: FeatureConfig,
+) -> ir.Table | None:  # fmt: skip
+    """The unrounded intention score of the ``kept`` customers carried over from
+    ``source``, of the customers ``anew`` summed over the lookback (``None``: no event type
+    is weighted)."""
+    then, lookback = source.as_of, cfg.intention.lookback_days
+    factor = 0.5 ** ((now - then).days / float(cfg.intention.half_life_days))
+    e = rollups.events
+    # rows that came in, or whose term is not the earlier one times the factor: leaving the
+    # lookback or reaching its oldest day
+    moved = e.day.between(ibis.date(then + dt.timedelta(days=1)), ibis.date(now)) | e.day.between(
+        ibis.date(then - dt.timedelta(days=lookback - 1)),
+        ibis.date(now - dt.timedelta(days=lookback - 1)),
+    )
+    terms = rollup_intention_terms(e.filter(moved).semi_join(kept, "customer_id"), cfg)
+    if terms is None:
+        return None
+    d, term = terms
+    delta = d.group_by("customer_id").aggregate(new=term(now).sum(), old=term(then).sum())
+    before = source.intention
+    j = kept.left_join(before, "customer_id").drop("customer_id_right")
+    j = j.left_join(delta, "customer_id")
+    was, old, new = (ibis.coalesce(x, 0.0) for x in (j[INTENTION_SUM], j.old, j.new))
+    carried = j.select("customer_id", **{INTENTION_SUM: (was - old) * factor + new})
+    fresh = rollup_intention_sums(e.semi_join(anew, "customer_id"), now, cfg)
+    return carried.union(fresh.select("customer_id", INTENTION_SUM), distinct=False)
 
 
 def moved_customers(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTRIBUTE_COLUMNS",
+    "INTENTION_SUM",
     "customer_features",
     "cutoff_of",
     "event_weight",
@@ -31,6 +32,8 @@ __all__ = [
     "intention_score",
     "needed_features",
     "referral_pairs",
+    "rollup_intention_sums",
+    "rollup_intention_terms",
 ]
 
 ATTRIBUTE_COLUMNS = ("gender", "city", "city_tier", "age_band", "member_level", "referrer_id")
@@ -177,9 +180,29 @@ def event_day_counts(
     return aggs
 
 
-def rollup_intention_scores(daily: ir.Table, as_of: dt.date, cfg: FeatureConfig) -> ir.Table:
-    """The intention score (``customer_id``, ``intention_score``) from the events rollup
-    ``daily`` as of ``as_of``; customers without a weighted event in the lookback are left out.
+INTENTION_SUM = "intention_sum"
+"""The unrounded intention score a run keeps for the next one to carry over (not a feature)."""
+
+
+def rollup_intention_sums(daily: ir.Table, as_of: dt.date, cfg: FeatureConfig) -> ir.Table:
+    """The unrounded intention score (``customer_id``, `INTENTION_SUM`) from the events rollup
+    ``daily`` as of ``as_of``; customers without a weighted event in the lookback are left out
+    (see `rollup_intention_terms`)."""
+    lookback = cfg.intention.lookback_days
+    start = ibis.date(as_of - dt.timedelta(days=lookback - 1))
+    terms = rollup_intention_terms(daily.filter(daily.day.between(start, ibis.date(as_of))), cfg)
+    if terms is None:  # nothing weighted: every score is 0
+        return daily.select("customer_id", **{INTENTION_SUM: ibis.literal(0.0)}).limit(0)
+    d, term = terms
+    return d.group_by("customer_id").aggregate(**{INTENTION_SUM: term(as_of).sum()})
+
+
+def rollup_intention_terms(
+    daily: ir.Table, cfg: FeatureConfig
+) -> tuple[ir.Table, Callable[[dt.date], ir.FloatingValue]] | None:
+    """The weighted rows of the events rollup ``daily`` and, given an as-of day, each row's
+    term of the intention score on that day (0 outside its lookback; ``None``: no event type
+    is weighted).
 
     The decayed score is exact per day: an event ``s`` seconds into day X, ``k`` days before
     the cutoff, has age ``k - s / 86400`` days, so its decay is ``0.5 ** (k / h)`` times
@@ -191,16 +214,12 @@ def rollup_intention_scores(daily: ir.Table, as_of: dt.date, cfg: FeatureConfig)
     """
     ic = cfg.intention
     lookback = ic.lookback_days
-    as_of_d = ibis.date(as_of)
     first = {}
     for channel, etype, weight in ic.weight_table():
         first.setdefault((channel, etype), float(weight))
-    if not first:  # nothing weighted: every score is 0
-        return daily.select("customer_id", intention_score=ibis.literal(0.0)).limit(0)
-    start = ibis.date(as_of - dt.timedelta(days=lookback - 1))
-    d = daily.filter(
-        daily.day.between(start, as_of_d) & daily.event_type.isin(sorted({t for _, t in first}))
-    )
+    if not first:
+        return None
+    d = daily.filter(daily.event_type.isin(sorted({t for _, t in first})))
     by_channel = {k: w for k, w in first.items() if k[0] is not None}
     by_type = {t: w for (c, t), w in first.items() if c is None}
     specific = ibis.memtable(pa.table({
@@ -215,12 +234,19 @@ def rollup_intention_scores(daily: ir.Table, as_of: dt.date, cfg: FeatureConfig)
     d = d.left_join(specific, [d.channel == specific.w_channel, d.event_type == specific.w_type])
     d = d.left_join(general, d.event_type == general.w_type)
     weight = ibis.coalesce(d.w_specific, d.w_general, 0.0)
-    k = as_of_d.delta(d.day, unit="day") + 1
-    inside = ibis.ifelse(k < lookback, d.decay + d.at_midnight.cast("float64"), d.decay)
-    decay = ibis.literal(0.5) ** (k.cast("float64") / float(ic.half_life_days))
-    return d.group_by("customer_id").aggregate(
-        intention_score=(weight * decay * inside).sum().round(4)
-    )
+
+    def term(as_of: dt.date) -> ir.FloatingValue:
+        k = ibis.date(as_of).delta(d.day, unit="day") + 1
+        inside = ibis.cases(
+            (k < 1, 0.0),
+            (k < lookback, d.decay + d.at_midnight.cast("float64")),
+            (k == lookback, d.decay),
+            else_=0.0,
+        )
+        decay = ibis.literal(0.5) ** (k.cast("float64") / float(ic.half_life_days))
+        return weight * decay * inside
+
+    return d, term
 
 
 def _event_rollup_aggregates(
@@ -442,6 +468,7 @@ def customer_features(
     columns: Iterable[str] | None = None,
     rollups: RollupTables | None = None,
     carry: CarrySource | None = None,
+    keep_state: bool = False,
 ) -> ir.Table:
     """One row per customer known by ``as_of`` with every feature (or the ones asked for).
 
@@ -462,6 +489,9 @@ def customer_features(
     carry : CarrySource, optional
         An earlier run to carry the sums over from (`tierwise.carry`; with ``rollups``, and
         only where `tierwise.carry.carry_refusal` finds nothing); the features are the same.
+    keep_state : bool
+        With ``rollups``, add the unrounded intention score last (`INTENTION_SUM`), for a
+        later run to carry over.
 
     Returns
     -------
@@ -483,12 +513,20 @@ def customer_features(
             # every customer, as from the rollups: a referral counts customers whose record
             # came later than their first order
             ids = customers.select("customer_id")
-            of, ef, mc, _ = carried_parts(ids, rollups, carry, as_of, cfg, need)
+            parts = carried_parts(ids, rollups, carry, as_of, cfg, need)
+            of, ef, mc, it = parts.orders, parts.events, parts.main_channel, parts.intention
         else:
             of = _aggregate(_order_rollup_aggregates(rollups.orders, as_of_d, cfg), need)
             ef = _aggregate(_event_rollup_aggregates(rollups.events, as_of_d, cfg), need)
         if "intention_score" in need:
-            it = rollup_intention_scores(rollups.events, as_of, cfg)
+            sums = it if it is not None else rollup_intention_sums(rollups.events, as_of, cfg)
+            score = sums[INTENTION_SUM].round(4)
+            it = sums.select(
+                "customer_id",
+                # a carried score that fell to 0 may be a tiny negative: no -0.0
+                intention_score=ibis.ifelse(score == 0, 0.0, score),
+                **{INTENTION_SUM: sums[INTENTION_SUM]},
+            )
         cf = None
         if need & _CAMPAIGN:
             cf = _campaign_rollup_features(rollups.sends, as_of_d, cutoff, cfg)
@@ -540,7 +578,10 @@ def customer_features(
     wanted = {c: make() for c, make in ratios.items() if c in need}
     if wanted:
         t = t.mutate(**wanted)
-    return t.select(*[c for c in all_columns if c in need])
+    kept = (
+        [INTENTION_SUM] if keep_state and rollups is not None and "intention_score" in need else []
+    )
+    return t.select(*[c for c in all_columns if c in need], *kept)
 
 
 _CAMPAIGN = {"campaign_sends_365", "campaign_responses_365"}

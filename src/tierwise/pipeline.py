@@ -136,7 +136,7 @@ def compute_profiles(
     try:
         release_memory(outcome.profile)  # what the steps read: the profile's query comes next
         if store is not None and duckdb_connection(outcome.profile) is store.con:
-            profiles = store.stage_profiles(outcome.profile)
+            profiles = store.stage_profiles(outcome.profile, outcome.carry)
         else:
             profiles = outcome.profile.order_by("customer_id").to_pyarrow()
     finally:
@@ -156,7 +156,7 @@ def compute_profiles(
 
 def previous_snapshot(store: Store, as_of: dt.date) -> PreviousSnapshot | None:
     """The newest snapshot of ``store`` before ``as_of``, for the steps (``None``: none)."""
-    from tierwise.backends import snapshot_table
+    from tierwise.backends import carried_table, snapshot_table
 
     earlier = [d for d in store.snapshots() if d < as_of]
     if not earlier:
@@ -170,4 +170,5 @@ def previous_snapshot(store: Store, as_of: dt.date) -> PreviousSnapshot | None:
         fitted=meta.get("fitted", {}),
         meta=meta,
         table=lambda: snapshot_table(store, day),
+        carried=lambda step: carried_table(store, day, step),
     )

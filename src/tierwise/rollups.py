@@ -197,6 +197,7 @@ def features_for_run(
                     f"snapshot as of {previous.as_of}: {why}"
                 )
     table = customer_features(
-        customers, orders, events, as_of, cfg, columns=columns, rollups=rollups, carry=carry
-    )
+        customers, orders, events, as_of, cfg, columns=columns, rollups=rollups, carry=carry,
+        keep_state=True,
+    )  # fmt: skip
     return RunFeatures(table, source, notes)

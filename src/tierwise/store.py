@@ -9,9 +9,9 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -76,12 +76,16 @@ class StoredProfiles:
         Number of customers.
     column_names : list of str
         The profile's columns.
+    carried : dict
+        Per step, the table of the state it keeps for the next run (staged, then the
+        snapshot's: `Store.carried_table_name`).
     """
 
     store: Store
     table: str
     num_rows: int
     column_names: list[str]
+    carried: dict[str, str] = field(default_factory=dict)
 
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
         """The profiles (or some of their columns) in customer order."""
@@ -376,11 +380,19 @@ class Store:
         """Name of the view giving the labels of a snapshot with their evidence."""
         return f"evidence_{as_of:%Y%m%d}"
 
-    def stage_profiles(self, profile: ir.Table) -> StoredProfiles:
-        """Compute a run's profile query into the store (`STAGED_PROFILE`), in customer order.
+    @staticmethod
+    def carried_table_name(as_of: dt.date, step: str) -> str:
+        """Name of the table of the state a step kept beside a snapshot for the next run."""
+        return f"carry_{step}_{as_of:%Y%m%d}"
+
+    def stage_profiles(
+        self, profile: ir.Table, carried: Mapping[str, ir.Table] | None = None
+    ) -> StoredProfiles:
+        """Compute a run's profile query into the store (`STAGED_PROFILE`), in customer order,
+        and the state its steps keep for the next run (``carried``: per step, a query).
 
         The rows go from the engine to the table without a copy in memory; `write_snapshot`
-        then names the table as the snapshot's.
+        then names the tables as the snapshot's.
 
         Raises
         ------
@@ -390,12 +402,17 @@ class Store:
         backend = profile._find_backend()
         if getattr(backend, "con", None) is not self.con:
             raise StoreError("the profiles to stage are not a query on this store")
+        staged = {}
+        for step, state in (carried or {}).items():
+            staged[step] = f"{STAGED_PROFILE}_{step}"
+            backend.create_table(staged[step], state, overwrite=True)
         backend.create_table(STAGED_PROFILE, profile.order_by("customer_id"), overwrite=True)
         return StoredProfiles(
             self,
             STAGED_PROFILE,
             self.one(f'SELECT count(*) FROM "{STAGED_PROFILE}"')[0],
             list(profile.columns),
+            staged,
         )
 
     def write_snapshot(
@@ -418,7 +435,7 @@ class Store:
         profiles : pyarrow.Table or StoredProfiles
             One row per customer: features, scores and labels. Staged profiles
             (`stage_profiles`) become the snapshot's table, renamed rather than copied
-            (``profiles.table`` follows).
+            (``profiles.table`` follows), and so does the state its steps keep.
         labels_query : callable
             Given the profile table's name (and ``evidence=False``: without the evidence),
             a query returning the label rows (`tierwise.evidence.LABEL_COLUMNS`).
@@ -433,9 +450,18 @@ class Store:
             if not np.array_equal(order.to_numpy(), np.arange(profiles.num_rows)):
                 profiles = profiles.take(order)  # a run's profiles come sorted: no second copy
         with self.transaction() as con:
+            for (table,) in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE starts_with(table_name, ?) AND ends_with(table_name, ?)",
+                ["carry_", f"_{as_of:%Y%m%d}"],
+            ).fetchall():
+                con.execute(f'DROP TABLE "{table}"')  # of the snapshot this one replaces
             if staged:
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 con.execute(f'ALTER TABLE "{profiles.table}" RENAME TO "{name}"')
+                for step, table in profiles.carried.items():
+                    carried = self.carried_table_name(as_of, step)
+                    con.execute(f'ALTER TABLE "{table}" RENAME TO "{carried}"')
             else:
                 con.register("_profiles_in", profiles)
                 con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')
@@ -467,6 +493,9 @@ class Store:
         self.schema_version = SCHEMA_VERSION
         if staged:
             profiles.table = name
+            profiles.carried = {
+                step: self.carried_table_name(as_of, step) for step in profiles.carried
+            }
 
     def snapshot_meta(self, as_of: dt.date) -> dict:
         """What produced a snapshot: its config and fitted state."""

@@ -39,6 +39,9 @@ class PreviousSnapshot:
     """Everything stored with the snapshot (config, where its features came from)."""
     table: Any = None
     """A callable giving its profile as an Ibis table on the store (``None``: not stored)."""
+    carried: Any = None
+    """A callable giving, by step name, the state that step kept beside the snapshot for
+    the next run (`StepResult.carry_columns`) as an Ibis table on the store, or ``None``."""
 
     def profile(self, columns: list[str]) -> Any:
         """The named columns that the snapshot has, with ``customer_id`` first."""
@@ -77,6 +80,11 @@ class StepResult:
     scheme_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: Any = None
     """Rich Python objects for API users (fitted models); not stored."""
+    carry_columns: tuple[str, ...] = ()
+    """Columns of ``profile`` that are not profile columns but per-customer state for the
+    next run to carry over: the runner takes them out of the profile, and a store keeps them
+    beside the snapshot (`PreviousSnapshot.carried`). Only for a step whose profile the
+    runner caches (``features``): they are read from the cached table."""
 
 
 class Step:

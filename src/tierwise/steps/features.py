@@ -7,7 +7,7 @@ from typing import Any
 import ibis.expr.types as ir
 
 from tierwise.carry import CarrySource
-from tierwise.features import needed_features
+from tierwise.features import INTENTION_SUM, needed_features
 from tierwise.rollups import features_for_run
 from tierwise.steps.base import PreviousSnapshot, Step, StepContext, StepResult
 
@@ -27,7 +27,8 @@ class FeaturesStep(Step):
             t["customers"], t["orders"], t["events"], ctx.as_of, ctx.config.features,
             columns=needed_features(ctx.config), previous=_carry_source(ctx.previous),
         )  # fmt: skip
-        return StepResult(run.table, notes=run.notes, extra=run.source)
+        carry = tuple(c for c in (INTENTION_SUM,) if c in run.table.columns)
+        return StepResult(run.table, notes=run.notes, extra=run.source, carry_columns=carry)
 
 
 def _carry_source(previous: PreviousSnapshot | None) -> CarrySource | None:
@@ -43,6 +44,7 @@ def _carry_source(previous: PreviousSnapshot | None) -> CarrySource | None:
         build=rollups.get("build"),
         generation=rollups.get("generation"),
         features=(previous.meta.get("config") or {}).get("features"),
+        intention=previous.carried("features") if previous.carried is not None else None,
     )
 
 

@@ -56,6 +56,8 @@ class StepsOutcome:
     extras: dict[str, Any] = field(default_factory=dict)
     cached: list[Any] = field(default_factory=list)
     """Cached and temporary tables (each with a ``release`` method) the profile reads."""
+    carry: dict[str, ir.Table] = field(default_factory=dict)
+    """Per step, the state it keeps for the next run (``customer_id`` and its columns)."""
 
     def release(self) -> None:
         """Drop the cached and temporary intermediate tables."""
@@ -168,6 +170,9 @@ def run_steps(
                 profile = profile.cache()
                 outcome.cached.append(profile)
                 release_memory(profile)  # the raw and rollup blocks read for the features
+            if result.carry_columns:
+                outcome.carry[step.name] = profile.select("customer_id", *result.carry_columns)
+                profile = profile.drop(*result.carry_columns)
             if step.learns and result.state is not None:
                 fitted_on = entry.get("fitted_on") if entry else as_of.isoformat()
                 outcome.fitted[step.name] = state_entry(
