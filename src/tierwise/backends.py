@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from tierwise.errors import TierwiseError
 from tierwise.schema import ENTITIES
@@ -54,9 +55,10 @@ def release_memory(table: ir.Table) -> None:
 
 
 def trim_heap() -> None:
-    """Hand the C heap's free pages back to the system (``malloc_trim`` of glibc; elsewhere
-    nothing): the frames a step built and dropped otherwise stay in the process's resident
-    memory while the next query runs."""
+    """Hand the free memory of Arrow's allocator and the C heap's free pages back to the
+    system (``malloc_trim`` of glibc; elsewhere only Arrow's): the frames a step built and
+    dropped otherwise stay in the process's resident memory while the next query runs."""
+    pa.default_memory_pool().release_unused()
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):

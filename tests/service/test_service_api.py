@@ -254,6 +254,9 @@ def test_segment_members_and_the_plan_are_paged_and_equal_the_library(api):
 
 
 def test_a_run_goes_in_the_background_and_is_polled(api):
+    latest = api.project.store.latest_snapshot()
+    held = api.service.label_values(latest)  # held since the service started
+    assert api.service.label_values(latest) is held
     r = api.post("/v1/runs", role="admin", json={"as_of": "2025-06-30"})
     assert r.status_code == 202
     run_id = r.json()["run_id"]
@@ -266,6 +269,10 @@ def test_a_run_goes_in_the_background_and_is_polled(api):
     assert status["status"] == "done", status
     assert status["customers"] > 0
     assert "2025-06-30" in api.get("/v1/snapshots").json()["snapshots"]
+    # what was held of the snapshots is read again after the run
+    assert api.service.label_values(latest) is not held
+    ov = api.get("/v1/overview", params={"as_of": "2025-06-30"}).json()
+    assert ov["customers"] == status["customers"]
     assert api.get("/v1/runs/nope").status_code == 404
     deadline = time.monotonic() + 120
     while api.service.runs._thread.is_alive() and time.monotonic() < deadline:

@@ -57,6 +57,7 @@ class Service:
         self.tracker.rebuild()
         self.profiles = SnapshotCache(store, settings.cache_customers, settings.cache_profiles)
         self._dates: list[dt.date] | None = None
+        self._label_values: dict[dt.date, list[dict[str, Any]]] = {}
         self._hold_latest()
         self.runs = Runs(self.project, on_done=self.forget_snapshots)
         self.backtests: Any = None
@@ -83,6 +84,7 @@ class Service:
         with self.lock:
             self.profiles.clear()
             self._dates = None
+            self._label_values.clear()
             self._hold_latest()
 
     def _hold_latest(self) -> None:
@@ -90,6 +92,16 @@ class Service:
         dates = self.snapshot_dates()
         if dates:
             self.profiles.load(dates[-1])
+            self.label_values(dates[-1])
+
+    def label_values(self, as_of: dt.date) -> list[dict[str, Any]]:
+        """Per scheme and primary label, customers and paid value of a snapshot
+        (`tierwise.store.Store.value_by_label`; computed from its profile once, then held
+        until a run ends)."""
+        rows = self._label_values.get(as_of)
+        if rows is None:
+            rows = self._label_values[as_of] = self.project.store.value_by_label(as_of).to_pylist()
+        return rows
 
     def snapshot_dates(self) -> list[dt.date]:
         """As-of days of the stored snapshots, oldest first (held until a run ends)."""

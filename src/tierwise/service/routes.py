@@ -315,9 +315,8 @@ def overview(key: Reader, request: Request, as_of: dt.date | None = None) -> dic
     default)."""
     svc = _service(request)
     with svc.lock:
-        store = svc.project.store
-        as_of = as_of or store.latest_snapshot()
-        rows = store.value_by_label(as_of).to_pylist()
+        as_of = as_of or svc.project.store.latest_snapshot()
+        rows = svc.label_values(as_of)
     schemes: dict[str, dict[str, Any]] = {}
     for r in rows:
         cfg = svc.project.config.schemes.get(r["scheme"])
