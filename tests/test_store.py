@@ -28,6 +28,29 @@ def test_a_newer_layout_is_refused_with_the_reason(tmp_path):
         Store(path)
 
 
+def test_a_store_of_layout_1_is_read_and_moves_to_layout_2_with_its_next_snapshot(tmp_path):
+    """Layout 1 kept label rows in the labels table: its snapshots read as they were, and the
+    first snapshot written in the new layout (label rows as a view) says so in the store, so
+    that an older tierwise refuses it rather than finding no labels."""
+    path = tmp_path / "s.duckdb"
+    day1, day2 = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
+    with Store(path) as s:
+        _snap(s, day1, 2)
+        s.con.execute(f"INSERT INTO labels SELECT ?::DATE, * FROM {s.label_view_name(day1)}",
+                      [day1])  # fmt: skip
+        s.con.execute(f"DROP VIEW {s.label_view_name(day1)}")
+        s.con.execute("UPDATE tierwise_meta SET value = '1' WHERE key = 'schema_version'")
+    with Store(path) as s:
+        assert s.schema_version == 1
+        assert s.read_labels(day1, evidence=False)["customer_id"].to_pylist() == ["c0", "c1"]
+        _snap(s, day2, 3)
+        assert s.schema_version == 2
+        assert s.read_labels(day2, evidence=False).num_rows == 3
+        assert s.read_labels(day1, evidence=False).num_rows == 2
+    with Store(path) as s:
+        assert s.schema_version == 2
+
+
 def test_a_foreign_duckdb_file_is_refused(tmp_path):
     path = tmp_path / "other.duckdb"
     duckdb.connect(str(path)).close()
