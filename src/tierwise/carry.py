@@ -244,11 +244,8 @@ def _carried_intention(
     factor = 0.5 ** ((now - then).days / float(cfg.intention.half_life_days))
     e = rollups.events
     # rows that came in, or whose term is not the earlier one times the factor: leaving the
-    # lookback or reaching its oldest day
-    moved = e.day.between(ibis.date(then + dt.timedelta(days=1)), ibis.date(now)) | e.day.between(
-        ibis.date(then - dt.timedelta(days=lookback - 1)),
-        ibis.date(now - dt.timedelta(days=lookback - 1)),
-    )
+    # lookback (a window of its days) or reaching its oldest day (one day less)
+    moved = _moved_days(e.day, then, now, {lookback, lookback - 1})
     terms = rollup_intention_terms(e.filter(moved).semi_join(kept, "customer_id"), cfg)
     if terms is None:
         return None
