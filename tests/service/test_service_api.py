@@ -255,7 +255,7 @@ def test_segment_members_and_the_plan_are_paged_and_equal_the_library(api):
 
 def test_a_run_goes_in_the_background_and_is_polled(api):
     latest = api.project.store.latest_snapshot()
-    held = api.service.label_values(latest)  # held since the service started
+    held = api.service.label_values(latest)  # computed once, then held
     assert api.service.label_values(latest) is held
     r = api.post("/v1/runs", role="admin", json={"as_of": "2025-06-30"})
     assert r.status_code == 202

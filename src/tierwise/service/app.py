@@ -92,7 +92,6 @@ class Service:
         dates = self.snapshot_dates()
         if dates:
             self.profiles.load(dates[-1])
-            self.label_values(dates[-1])
 
     def label_values(self, as_of: dt.date) -> list[dict[str, Any]]:
         """Per scheme and primary label, customers and paid value of a snapshot
