@@ -544,7 +544,10 @@ class Store:
         their evidence its evidence view; the ``labels`` table for a snapshot of store
         layout 1 (with the evidence in the rows when it has no evidence view)."""
         self._require_snapshot(as_of)
-        for view in [self.evidence_view_name(as_of)] * evidence + [self.label_view_name(as_of)]:
+        views = [self.label_view_name(as_of)]
+        if evidence:
+            views.insert(0, self.evidence_view_name(as_of))
+        for view in views:
             if self.has_table(view):
                 return f'"{view}"', []
         return "(SELECT * FROM labels WHERE as_of = ?)", [as_of]

@@ -27,7 +27,7 @@ class FeaturesStep(Step):
             t["customers"], t["orders"], t["events"], ctx.as_of, ctx.config.features,
             columns=needed_features(ctx.config), previous=_carry_source(ctx.previous),
         )  # fmt: skip
-        carry = tuple(c for c in (INTENTION_SUM,) if c in run.table.columns)
+        carry = (INTENTION_SUM,) if INTENTION_SUM in run.table.columns else ()
         return StepResult(run.table, notes=run.notes, extra=run.source, carry_columns=carry)
 
 
