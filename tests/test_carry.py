@@ -15,6 +15,7 @@ from tierwise.config import Config
 from tierwise.features import INTENTION_SUM, customer_features, feature_columns
 from tierwise.io import import_frame
 from tierwise.rollups import refresh_rollups, rollup_tables
+from tierwise.satisfaction import SUMS
 from tierwise.store import Store
 from tinyshop import insert
 
@@ -153,6 +154,10 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
     assert p.store.arrow(f'SELECT * FROM "{kept}" LIMIT 0').column_names == [
         "customer_id", INTENTION_SUM]  # fmt: skip
     assert INTENTION_SUM not in p.store.profile_columns(_day(39))
+    # and so are the sums the satisfaction scores come from
+    kept = p.store.carried_table_name(_day(39), "satisfaction")
+    assert p.store.arrow(f'SELECT * FROM "{kept}" LIMIT 0').column_names == [
+        "customer_id", *SUMS]  # fmt: skip
     _import_shop(p.store, random_shop(7, n=45, days=50, first_day=40))
     import_frame(p.store, "orders", _table("orders", _updates(first)),
                  options={"on_conflict": "update"})  # fmt: skip
@@ -186,7 +191,7 @@ def test_a_daily_run_carries_over_from_the_snapshot_before(tmp_path):
 
 def test_the_demo_shop_run_a_week_later_equals_a_run_without_carrying(tmp_path, demo_shop):
     """Ratings, texts, refunds and complaints of the demo, its planted entrances: satisfaction
-    and entrances are carried over too."""
+    and entrances are carried over too, also from a run that carried them over itself."""
     import tierwise
 
     home = tmp_path / "demo"
@@ -204,8 +209,11 @@ def test_the_demo_shop_run_a_week_later_equals_a_run_without_carrying(tmp_path, 
     for entity, col in cols.items():
         rows = getattr(demo_shop, entity).to_pylist()
         import_frame(p.store, entity, _table(entity, [r for r in rows if r[col] >= week]))
+    # three days on, then the rest of the week from what that run carried over and kept
+    middle = demo_shop.as_of - dt.timedelta(days=3)
+    p.run(as_of=middle)
     run = p.run(as_of=demo_shop.as_of)
-    assert run.features["carried_from"] is not None
+    assert run.features["carried_from"] == middle.isoformat()
     scored = [n for n in run.notes if n.startswith("satisfaction:")]
     assert scored and "carried over" in scored[0]
     entered = [n for n in run.notes if n.startswith("entrance:")]

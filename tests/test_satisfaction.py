@@ -15,10 +15,13 @@ from tierwise.demo.run import run_demo
 from tierwise.errors import ConfigError
 from tierwise.project import Project
 from tierwise.satisfaction import (
+    SUMS,
     RatingScaleError,
     SatisfactionConfig,
     check_ratings,
     satisfaction_table,
+    score_sums,
+    signal_sums,
 )
 from tierwise.segments import SegmentError
 from tinyshop import event, insert
@@ -33,6 +36,45 @@ def _ratings(values: list[object], cfg: SatisfactionConfig = CFG):
         "attributes": [json.dumps({"rating": v}) for v in values],
     })  # fmt: skip
     return check_ratings(rows, cfg)
+
+
+def test_sums_of_parts_add_up_to_the_sums_of_the_whole():
+    """What a daily run relies on: the sums of the rows that came in, less those of the rows
+    that left, added to the earlier sums are the sums over the rows in the lookback, to the
+    unit, and score alike."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    who = rng.choice([f"c{i}" for i in range(150)], n)
+    ratings = pd.DataFrame({
+        "customer_id": who, "raw": rng.uniform(1, 5, n).round(3),
+        "out_of_scale": rng.random(n) < 0.05,
+    })  # fmt: skip
+    ratings["rating"] = np.where(ratings.out_of_scale, np.nan, (ratings.raw - 1) / 4)
+    texts = pd.DataFrame({"customer_id": rng.choice(who, n), "sentiment": rng.random(n)})
+    orders = pd.DataFrame({"customer_id": who[:400], "orders": 1,
+                           "refunded": rng.integers(0, 2, 400)})  # fmt: skip
+    complaints = pd.DataFrame({"customer_id": who[:90], "complaints": 1})
+    day = rng.integers(0, 3, n)  # 0: left the lookback, 1: stayed in it, 2: came in
+
+    def sums(keep: np.ndarray) -> pd.DataFrame:
+        k = keep[:400], keep[:90]
+        return signal_sums(ratings[keep], texts[keep], orders[k[0]], complaints[k[1]]
+                           ).set_index("customer_id")  # fmt: skip
+
+    before, now = sums(day < 2), sums(day > 0)
+    came, left = sums(day == 2), sums(day == 0)
+    ids = now.index.union(before.index)
+    carried = (before.reindex(ids, fill_value=0) + came.reindex(ids, fill_value=0)
+               - left.reindex(ids, fill_value=0))  # fmt: skip
+    assert carried.reindex(now.index).equals(now) and list(now.columns) == list(SUMS)
+    assert not carried.drop(now.index).any().any()  # nothing left for who has no row now
+    scored = score_sums(now.reset_index(), CFG)
+    direct = satisfaction_table(now.index.to_series(), ratings[day > 0], texts[day > 0],
+                                orders[day[:400] > 0], complaints[day[:90] > 0], CFG)  # fmt: skip
+    pd.testing.assert_frame_equal(scored, direct)
+    float_mean = texts[day > 0].groupby("customer_id").sentiment.mean()
+    assert np.allclose(scored.set_index("customer_id").sentiment_mean,
+                       float_mean.reindex(now.index).round(4), atol=1e-4)  # fmt: skip
 
 
 def test_score_from_four_signals_by_hand():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,8 +45,8 @@ if TYPE_CHECKING:
     from tierwise.steps.base import StepContext
 
 __all__ = [
-    "CarriedParts", "CarrySource", "StepCarry", "carried_parts", "carry_refusal", "moved_customers",
-    "step_carry",
+    "CarriedParts", "CarrySource", "StepCarry", "carried_parts", "carry_refusal",
+    "changed_customers", "step_carry",
 ]  # fmt: skip
 
 _MONEY = ibis.dtype("decimal(38, 4)")
@@ -182,11 +182,7 @@ def carried_parts(
     from tierwise.features import _main_channel_rollup, _order_rollup_aggregates
 
     then, now = source.as_of, as_of
-    changes = rollups.changes
-    dirty = changes.filter(
-        (changes.generation > source.generation)
-        & (changes.since.isnull() | (changes.since <= ibis.date(then)))
-    ).select("customer_id")
+    dirty = changed_customers(rollups, then, source.generation)
     kept = source.profile.select("customer_id").anti_join(dirty, "customer_id")
     kept = kept.semi_join(base_ids, "customer_id")
     anew = base_ids.select("customer_id").anti_join(kept, "customer_id")
@@ -260,33 +256,14 @@ def _carried_intention(
     return carried.union(fresh.select("customer_id", INTENTION_SUM), distinct=False)
 
 
-def moved_customers(
-    rollups: RollupTables,
-    then: dt.date,
-    generation: int,
-    now: dt.date,
-    window_days: int,
-    event_types: Sequence[str] | None = None,
-) -> ir.Table:
-    """Customers (``customer_id``) whose order and event rows (events of ``event_types``
-    only, when given) in the ``window_days`` up to ``now`` may differ from those up to
-    ``then``: a row on a day that came in or left the window, or rows up to ``then`` changed
-    after rollup generation ``generation``."""
-    entered = (ibis.date(then + dt.timedelta(days=1)), ibis.date(now))
-    left = (ibis.date(then - dt.timedelta(days=window_days - 1)),
-            ibis.date(now - dt.timedelta(days=window_days)))  # fmt: skip
-    parts = []
-    for daily in (rollups.orders, rollups.events):
-        moved = daily.day.between(*entered) | daily.day.between(*left)
-        if event_types is not None and daily is rollups.events:
-            moved &= daily.event_type.isin(list(event_types))
-        parts.append(daily.filter(moved).select("customer_id"))
+def changed_customers(rollups: RollupTables, then: dt.date, generation: int) -> ir.Table:
+    """Customers (``customer_id``) some of whose order or event rows up to ``then`` changed
+    (updated, back-filled) after rollup generation ``generation``."""
     changes = rollups.changes
-    parts.append(changes.filter(
+    return changes.filter(
         (changes.generation > generation)
         & (changes.since.isnull() | (changes.since <= ibis.date(then)))
-    ).select("customer_id"))  # fmt: skip
-    return parts[0].union(parts[1], distinct=True).union(parts[2], distinct=True)
+    ).select("customer_id")
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,16 @@ from tierwise.errors import TierwiseError
 
 __all__ = [
     "COLUMNS",
+    "QUANTUM",
     "SIGNALS",
+    "SUMS",
     "RatingScaleError",
     "SatisfactionConfig",
     "SatisfactionGrade",
     "check_ratings",
     "satisfaction_table",
+    "score_sums",
+    "signal_sums",
 ]
 
 SIGNALS = ("rating", "sentiment", "refunds", "complaints")
@@ -51,6 +55,18 @@ COLUMNS = {
     "refunded_orders": "int64", "complaints": "int64",
 }  # fmt: skip
 """Profile columns the satisfaction step adds (name -> type)."""
+
+SUMS = {
+    "ratings": "int64", "rating_sum": "int64", "ratings_out_of_scale": "int64",
+    "sentiment_texts": "int64", "sentiment_sum": "int64", "orders": "int64",
+    "refunded_orders": "int64", "complaints": "int64",
+}  # fmt: skip
+"""What a customer's score is computed from (name -> type): counts, and the ratings (on the
+rating scale) and sentiments summed in units of `QUANTUM`. They add up row by row, so a sum
+carried from one day to the next equals the sum over every row."""
+
+QUANTUM = 10**9
+"""Ratings and sentiments are summed as integers of this many units per 1."""
 
 
 class RatingScaleError(TierwiseError, ValueError):
@@ -203,20 +219,13 @@ def check_ratings(rows: pd.DataFrame, cfg: SatisfactionConfig) -> tuple[pd.DataF
     return out, notes
 
 
-def satisfaction_table(
-    customer_ids: pd.Series,
-    ratings: pd.DataFrame,
-    texts: pd.DataFrame,
-    orders: pd.DataFrame,
-    complaints: pd.DataFrame,
-    cfg: SatisfactionConfig,
+def signal_sums(
+    ratings: pd.DataFrame, texts: pd.DataFrame, orders: pd.DataFrame, complaints: pd.DataFrame
 ) -> pd.DataFrame:
-    """Score every customer.
+    """Add up each customer's rows into `SUMS`.
 
     Parameters
     ----------
-    customer_ids
-        Every customer to score.
     ratings
         From `check_ratings`: ``customer_id, rating, raw, out_of_scale``.
     texts
@@ -225,41 +234,86 @@ def satisfaction_table(
         ``customer_id, orders, refunded`` (paid + refunded orders, refunded ones).
     complaints
         ``customer_id, complaints``.
-    cfg
-        The satisfaction config.
 
     Returns
     -------
     pandas.DataFrame
-        ``customer_id`` and the columns of `COLUMNS`.
+        ``customer_id`` and the columns of `SUMS`, one row per customer with any row, in
+        customer order.
     """
-    out = pd.DataFrame({"customer_id": pd.Series(customer_ids, dtype=object).unique()})
-    index = pd.Index(out.customer_id)
-    size = len(out)
-
-    positions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    ids = pd.Index(pd.concat([f.customer_id for f in (ratings, texts, orders, complaints)],
+                             ignore_index=True).unique()).sort_values()  # fmt: skip
+    size = len(ids)
 
     def total(frame: pd.DataFrame, weights: object = None) -> np.ndarray:
-        """Per-customer sum of ``weights`` (count of rows when None) over ``frame``'s rows."""
-        if id(frame) not in positions:  # each frame's rows are found once
-            found = index.get_indexer(frame.customer_id)
-            positions[id(frame)] = found, found >= 0
-        at, keep = positions[id(frame)]
-        w = None if weights is None else np.asarray(weights, dtype=float)[keep]
-        return np.bincount(at[keep], weights=w, minlength=size)
+        at = ids.get_indexer(frame.customer_id)
+        if weights is None:
+            return np.bincount(at, minlength=size).astype(np.int64)
+        w = np.asarray(weights, dtype=np.int64)
+        if np.abs(w).sum(dtype=np.float64) < 2.0**53:  # every partial sum exact as a float
+            return np.rint(np.bincount(at, weights=w, minlength=size)).astype(np.int64)
+        out = np.zeros(size, dtype=np.int64)
+        np.add.at(out, at, w)
+        return out
+
+    def units(values: pd.Series) -> np.ndarray:
+        return np.rint(values.to_numpy(dtype=float) * QUANTUM).astype(np.int64)
 
     good = ratings[ratings.rating.notna()]
-    n_ratings = total(good).astype("int64")
+    return pd.DataFrame({
+        "customer_id": ids.to_numpy(dtype=object),
+        "ratings": total(good),
+        "rating_sum": total(good, units(good.raw)),
+        "ratings_out_of_scale": total(ratings[ratings.out_of_scale]),
+        "sentiment_texts": total(texts),
+        "sentiment_sum": total(texts, units(texts.sentiment)),
+        "orders": total(orders, orders.orders),
+        "refunded_orders": total(orders, orders.refunded),
+        "complaints": total(complaints, complaints.complaints),
+    })  # fmt: skip
+
+
+def satisfaction_table(
+    customer_ids: pd.Series,
+    ratings: pd.DataFrame,
+    texts: pd.DataFrame,
+    orders: pd.DataFrame,
+    complaints: pd.DataFrame,
+    cfg: SatisfactionConfig,
+) -> pd.DataFrame:
+    """Score every customer from their rows (see `signal_sums` for the frames).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` and the columns of `COLUMNS`, one row per customer of
+        ``customer_ids``.
+    """
+    sums = signal_sums(ratings, texts, orders, complaints)
+    ids = pd.Series(customer_ids, dtype=object).unique()
+    sums = sums.set_index("customer_id").reindex(ids, fill_value=0).rename_axis("customer_id")
+    return score_sums(sums.reset_index(), cfg)
+
+
+def score_sums(sums: pd.DataFrame, cfg: SatisfactionConfig) -> pd.DataFrame:
+    """Score every customer of ``sums`` (``customer_id`` and `SUMS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` and the columns of `COLUMNS`, in the order of ``sums``.
+    """
+    out = pd.DataFrame({"customer_id": sums.customer_id.to_numpy(dtype=object)})
+    size = len(out)
+    n = {k: sums[k].to_numpy(dtype=np.int64) for k in SUMS}
+    lo, hi = cfg.rating_scale
+    n_ratings, n_texts = n["ratings"], n["sentiment_texts"]
+    n_orders, n_refunded, n_complaints = n["orders"], n["refunded_orders"], n["complaints"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        rating = total(good, good.rating) / n_ratings
-        rating_raw = total(good, good.raw) / n_ratings
-        n_texts = total(texts).astype("int64")
-        sentiment = total(texts, texts.sentiment) / n_texts
-    n_orders = total(orders, orders.orders).astype("int64")
-    n_refunded = total(orders, orders.refunded).astype("int64")
-    n_complaints = total(complaints, complaints.complaints).astype("int64")
+        rating_raw = n["rating_sum"] / QUANTUM / n_ratings
+        sentiment = n["sentiment_sum"] / QUANTUM / n_texts
     signal = {
-        "rating": np.where(n_ratings > 0, rating, np.nan),
+        "rating": np.where(n_ratings > 0, (rating_raw - lo) / (hi - lo), np.nan),
         "sentiment": np.where(n_texts > 0, sentiment, np.nan),
         "refunds": np.where(n_orders > 0, 1 - n_refunded / np.maximum(n_orders, 1), np.nan),
         "complaints": 1.0 / (1.0 + n_complaints.astype(float)),
@@ -286,8 +340,7 @@ def satisfaction_table(
     out["satisfaction_grade"] = grade
     out["rating_mean"] = np.where(n_ratings > 0, rating_raw, np.nan)
     out["ratings"] = n_ratings
-    flagged = ratings[ratings.out_of_scale]
-    out["ratings_out_of_scale"] = total(flagged).astype("int64")
+    out["ratings_out_of_scale"] = n["ratings_out_of_scale"]
     out["sentiment_mean"] = np.round(signal["sentiment"], 4)
     out["sentiment_texts"] = n_texts
     out["refunded_orders"] = n_refunded

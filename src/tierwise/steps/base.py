@@ -80,11 +80,14 @@ class StepResult:
     scheme_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: Any = None
     """Rich Python objects for API users (fitted models); not stored."""
+    carry: ir.Table | None = None
+    """Per-customer state for the next run as a table of its own (``customer_id`` and the
+    state), which a store keeps beside the snapshot (`PreviousSnapshot.carried`)."""
     carry_columns: tuple[str, ...] = ()
     """Columns of ``profile`` that are not profile columns but per-customer state for the
-    next run to carry over: the runner takes them out of the profile, and a store keeps them
-    beside the snapshot (`PreviousSnapshot.carried`). Only for a step whose profile the
-    runner caches (``features``): they are read from the cached table."""
+    next run to carry over: the runner takes them out of the profile into ``carry``. Only
+    for a step whose profile the runner caches (``features``): they are read from the cached
+    table."""
 
 
 class Step:

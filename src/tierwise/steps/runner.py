@@ -173,6 +173,8 @@ def run_steps(
             if result.carry_columns:
                 outcome.carry[step.name] = profile.select("customer_id", *result.carry_columns)
                 profile = profile.drop(*result.carry_columns)
+            elif result.carry is not None:
+                outcome.carry[step.name] = result.carry
             if step.learns and result.state is not None:
                 fitted_on = entry.get("fitted_on") if entry else as_of.isoformat()
                 outcome.fitted[step.name] = state_entry(
