@@ -90,8 +90,8 @@ def _source_condition(src: EntranceSource, table: ir.Table, cutoff: Any, where: 
 
 def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str,
                  only: ir.Table | None = None) -> ir.Table:  # fmt: skip
-    """The candidate rows of one source: who, when, the raw value and the row's key (of the
-    customers in ``only`` when given)."""
+    """The candidate rows of one source of a plain column: who, when, the raw value and the
+    row's key (of the customers in ``only`` when given)."""
     cond, raw = _source_condition(src, table, cutoff, where)
     rows = table.filter(cond).select(
         customer_id=table[src.who], at=table[_TIME[src.table]], raw=raw,
@@ -99,13 +99,31 @@ def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str,
     )  # fmt: skip
     if only is not None:
         rows = rows.semi_join(only, "customer_id")
-    if src.field.startswith("attributes."):
-        return rows
-    # a plain column: only each customer's first and newest row can matter
+    # only each customer's first and newest row can matter
     w_first = ibis.window(group_by="customer_id", order_by=[rows.at, rows.row])
     w_last = ibis.window(group_by="customer_id", order_by=[ibis.desc(rows.at), ibis.desc(rows.row)])
     ranked = rows.mutate(_a=ibis.row_number().over(w_first), _b=ibis.row_number().over(w_last))
     return ranked.filter((ranked._a == 0) | (ranked._b == 0)).drop("_a", "_b")
+
+
+def _attribute_rows(
+    sources: list[EntranceSource], indexes: list[int], table: ir.Table, cutoff: Any,
+    only: ir.Table | None,
+) -> pd.DataFrame:  # fmt: skip
+    """The candidate rows of several ``attributes.KEY`` sources of one table and customer
+    column in one read: who, when, the raw attributes, the row's key and, per source ``i``
+    of ``indexes``, whether the row is one of its candidates (column ``_m<i>``)."""
+    conds = [_source_condition(src, table, cutoff, f"entrance.sources[{i}]")[0]
+             for src, i in zip(sources, indexes, strict=True)]  # fmt: skip
+    src = sources[0]
+    rows = table.filter(ibis.or_(*conds)).select(
+        customer_id=table[src.who], at=table[_TIME[src.table]], raw=table.attributes,
+        row=table[_KEY[src.table]],
+        **{f"_m{i}": c for i, c in zip(indexes, conds, strict=True)},
+    )  # fmt: skip
+    if only is not None:
+        rows = rows.semi_join(only, "customer_id")
+    return rows.to_pandas()
 
 
 def _attribute(raw: Any, key: str) -> Any:
@@ -129,14 +147,27 @@ def entrance_touches(
         ``source`` (table and field), ``row`` (the row's key) and ``rank`` (the source's
         place in the config, to break ties).
     """
+    # the sources reading the attributes of one table for the same customer column share one
+    # read of the table: each scan of the JSON texts of a big table costs
+    shared: dict[tuple[str, str], list[int]] = {}
+    for i, src in enumerate(cfg.sources):
+        if src.field.startswith("attributes."):
+            shared.setdefault((src.table, src.who), []).append(i)
+    read = {
+        group: _attribute_rows([cfg.sources[i] for i in members], members,
+                               tables[group[0]], cutoff, only)
+        for group, members in shared.items()
+    }  # fmt: skip
     frames = []
     for i, src in enumerate(cfg.sources):
         where = f"entrance.sources[{i}]"
-        rows = _source_rows(src, tables[src.table], cutoff, where, only).to_pandas()
         if src.field.startswith("attributes."):
+            rows = read[(src.table, src.who)]
+            rows = rows[rows[f"_m{i}"]][["customer_id", "at", "raw", "row"]].copy()
             key = src.field.split(".", 1)[1]
             rows["value"] = rows.raw.map(lambda r, k=key: _attribute(r, k))
         else:
+            rows = _source_rows(src, tables[src.table], cutoff, where, only).to_pandas()
             rows["value"] = rows.raw
         rows = rows[rows.value.notna()]
         rows["value"] = rows.value.map(lambda v: str(v).strip())
