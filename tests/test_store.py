@@ -155,8 +155,8 @@ def _labels(t, evidence=True):
 
 
 def test_staged_profiles_become_the_snapshot_without_a_copy(tmp_path):
-    """A profile query computed into the store is renamed into the snapshot: same rows, in
-    customer order, and the staged table is gone."""
+    """A profile query computed into the store is renamed into the snapshot: same rows, read
+    in customer order, indexed by customer, and the staged table is gone."""
     from tierwise.backends import duckdb_tables
     from tierwise.store import STAGED_PROFILE
 
@@ -176,6 +176,25 @@ def test_staged_profiles_become_the_snapshot_without_a_copy(tmp_path):
         assert back.column("customer_id").to_pylist() == sorted(f"c{i}" for i in range(10))
         assert staged.read(["n"]).column("n").to_pylist() == list(range(9, -1, -1))
         assert s.read_labels(day).num_rows == 10
+        index = s.one("SELECT is_unique, expressions FROM duckdb_indexes() WHERE table_name = ?",
+                      [staged.table])  # fmt: skip
+        assert index == (True, "[customer_id]")
+        # a lookup of one customer finds the row through the index: no row group is scanned
+        sql = f"EXPLAIN ANALYZE SELECT n FROM \"{staged.table}\" WHERE customer_id = 'c3'"
+        assert "Row Groups Scanned: 0 /" in s.one(sql)[1]
+
+
+def test_a_second_row_of_a_customer_stops_the_snapshot(tmp_path):
+    from tierwise.backends import duckdb_tables
+
+    with Store(tmp_path / "s.duckdb") as s:
+        day = dt.date(2024, 1, 31)
+        _snap(s, day, 2)
+        s.con.execute("CREATE TABLE src AS SELECT 'c' || (i % 3) AS customer_id FROM range(4) t(i)")
+        staged = s.stage_profiles(duckdb_tables(s)["customers"]._find_backend().table("src"))
+        with pytest.raises(duckdb.Error, match=r"(?i)duplicate"):
+            s.write_snapshot(day, staged, labels_query=_labels, meta={})
+        assert s.read_profiles(day).num_rows == 2 and s.snapshot_meta(day) == {"n": 2}
 
 
 def test_a_failed_staged_write_keeps_the_old_snapshot(tmp_path):

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -388,11 +387,12 @@ class Store:
     def stage_profiles(
         self, profile: ir.Table, carried: Mapping[str, ir.Table] | None = None
     ) -> StoredProfiles:
-        """Compute a run's profile query into the store (`STAGED_PROFILE`), in customer order,
-        and the state its steps keep for the next run (``carried``: per step, a query).
+        """Compute a run's profile query into the store (`STAGED_PROFILE`) and the state its
+        steps keep for the next run (``carried``: per step, a query).
 
-        The rows go from the engine to the table without a copy in memory; `write_snapshot`
-        then names the tables as the snapshot's.
+        The rows go from the engine to the table without a copy in memory, in the order the
+        engine gives them (`write_snapshot` indexes them by customer; readers sort); then
+        `write_snapshot` names the tables as the snapshot's.
 
         Raises
         ------
@@ -406,7 +406,7 @@ class Store:
         for step, state in (carried or {}).items():
             staged[step] = f"{STAGED_PROFILE}_{step}"
             backend.create_table(staged[step], state, overwrite=True)
-        backend.create_table(STAGED_PROFILE, profile.order_by("customer_id"), overwrite=True)
+        backend.create_table(STAGED_PROFILE, profile, overwrite=True)
         return StoredProfiles(
             self,
             STAGED_PROFILE,
@@ -426,7 +426,9 @@ class Store:
         """Store (or replace) the snapshot as of ``as_of`` atomically.
 
         The label rows are a view over the profile table (`label_view_name`), and so are
-        they with their evidence (`evidence_view_name`): both are computed when read.
+        they with their evidence (`evidence_view_name`): both are computed when read. The
+        profile table gets a unique index on ``customer_id`` (a second row of a customer
+        stops the write, and nothing is written).
 
         Parameters
         ----------
@@ -443,12 +445,7 @@ class Store:
             What produced the snapshot (config, fitted edges), stored as JSON.
         """
         name = self.profile_table_name(as_of)
-        # Customer order makes a point lookup read one block of the profile.
         staged = isinstance(profiles, StoredProfiles)
-        if not staged:
-            order = pc.sort_indices(profiles["customer_id"])
-            if not np.array_equal(order.to_numpy(), np.arange(profiles.num_rows)):
-                profiles = profiles.take(order)  # a run's profiles come sorted: no second copy
         with self.transaction() as con:
             for (table,) in con.execute(
                 "SELECT table_name FROM information_schema.tables "
@@ -464,8 +461,12 @@ class Store:
                     con.execute(f'ALTER TABLE "{table}" RENAME TO "{carried}"')
             else:
                 con.register("_profiles_in", profiles)
-                con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _profiles_in')
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _profiles_in')
                 con.unregister("_profiles_in")
+            # a point lookup reads the customer's row through the index, not every row group;
+            # unique: one row per customer, or nothing is written
+            con.execute(f'CREATE UNIQUE INDEX "{name}_customer_id" ON "{name}" (customer_id)')
             con.execute(
                 f'CREATE OR REPLACE VIEW "{self.label_view_name(as_of)}" AS '
                 f"{labels_query(name, evidence=False)}"
