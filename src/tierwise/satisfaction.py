@@ -21,6 +21,7 @@ message naming the row.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -238,38 +239,42 @@ def signal_sums(
     Returns
     -------
     pandas.DataFrame
-        ``customer_id`` and the columns of `SUMS`, one row per customer with any row, in
-        customer order.
+        ``customer_id`` and the columns of `SUMS`, one row per customer with any row.
     """
-    ids = pd.Index(pd.concat([f.customer_id for f in (ratings, texts, orders, complaints)],
-                             ignore_index=True).unique()).sort_values()  # fmt: skip
+    frames = (ratings, texts, orders, complaints)
+    # every customer id is hashed once: the codes of each frame's rows
+    codes, ids = pd.factorize(pd.concat([f.customer_id for f in frames], ignore_index=True))
     size = len(ids)
+    bounds = np.cumsum([0, *(len(f) for f in frames)])
+    at = [codes[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
-    def total(frame: pd.DataFrame, weights: object = None) -> np.ndarray:
-        at = ids.get_indexer(frame.customer_id)
+    def total(frame: int, weights: object = None, rows: object = None) -> np.ndarray:
+        """Per customer, the rows of ``frames[frame]`` counted, or their ``weights`` summed."""
+        where = at[frame] if rows is None else at[frame][rows]
         if weights is None:
-            return np.bincount(at, minlength=size).astype(np.int64)
+            return np.bincount(where, minlength=size).astype(np.int64)
         w = np.asarray(weights, dtype=np.int64)
         if np.abs(w).sum(dtype=np.float64) < 2.0**53:  # every partial sum exact as a float
-            return np.rint(np.bincount(at, weights=w, minlength=size)).astype(np.int64)
+            return np.rint(np.bincount(where, weights=w, minlength=size)).astype(np.int64)
         out = np.zeros(size, dtype=np.int64)
-        np.add.at(out, at, w)
+        np.add.at(out, where, w)
         return out
 
     def units(values: pd.Series) -> np.ndarray:
         return np.rint(values.to_numpy(dtype=float) * QUANTUM).astype(np.int64)
 
-    good = ratings[ratings.rating.notna()]
+    good = ratings.rating.notna().to_numpy()
+    flagged = ratings.out_of_scale.to_numpy(dtype=bool)
     return pd.DataFrame({
-        "customer_id": ids.to_numpy(dtype=object),
-        "ratings": total(good),
-        "rating_sum": total(good, units(good.raw)),
-        "ratings_out_of_scale": total(ratings[ratings.out_of_scale]),
-        "sentiment_texts": total(texts),
-        "sentiment_sum": total(texts, units(texts.sentiment)),
-        "orders": total(orders, orders.orders),
-        "refunded_orders": total(orders, orders.refunded),
-        "complaints": total(complaints, complaints.complaints),
+        "customer_id": np.asarray(ids, dtype=object),
+        "ratings": total(0, rows=good),
+        "rating_sum": total(0, units(ratings.raw[good]), rows=good),
+        "ratings_out_of_scale": total(0, rows=flagged),
+        "sentiment_texts": total(1),
+        "sentiment_sum": total(1, units(texts.sentiment)),
+        "orders": total(2, orders.orders),
+        "refunded_orders": total(2, orders.refunded),
+        "complaints": total(3, complaints.complaints),
     })  # fmt: skip
 
 
