@@ -54,8 +54,8 @@ class SatisfactionStep(Step):
         ids = profile.select("customer_id")
         before = _carry_source(ctx)
         if before is None:
+            # the customers without a row get no score: the join leaves them empty
             sums, notes = _read_sums(ctx, _window(ctx.as_of, cfg.lookback_days))
-            sums = _every(ids, sums)
             table = score_sums(sums, cfg)
             moved = carried = None
         else:
@@ -248,10 +248,10 @@ def _kept_sums(
     schema = pa.schema([("customer_id", pa.string()), *((k, pa.int64()) for k in SUMS)])
     rows = pa.Table.from_pandas(nonzero[["customer_id", *SUMS]], schema=schema,
                                 preserve_index=False)  # fmt: skip
-    table = engine_table(profile, rows, ctx.held)
+    table = engine_table(profile, rows, ctx.held).semi_join(profile.select("customer_id"),
+                                                            "customer_id")  # fmt: skip
     if before is None:
         return table
-    table = table.semi_join(profile.select("customer_id"), "customer_id")
     others = before.sums.semi_join(profile.select("customer_id"), "customer_id")
     others = others.anti_join(moved, "customer_id").select("customer_id", *SUMS)
     return others.union(table, distinct=False)
