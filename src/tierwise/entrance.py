@@ -107,19 +107,18 @@ def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str,
 
 
 def _attribute_rows(
-    sources: list[EntranceSource], indexes: list[int], table: ir.Table, cutoff: Any,
+    sources: Sequence[EntranceSource], indexes: list[int], table: ir.Table, cutoff: Any,
     only: ir.Table | None,
 ) -> pd.DataFrame:  # fmt: skip
-    """The candidate rows of several ``attributes.KEY`` sources of one table and customer
-    column in one read: who, when, the raw attributes, the row's key and, per source ``i``
-    of ``indexes``, whether the row is one of its candidates (column ``_m<i>``)."""
-    conds = [_source_condition(src, table, cutoff, f"entrance.sources[{i}]")[0]
-             for src, i in zip(sources, indexes, strict=True)]  # fmt: skip
-    src = sources[0]
-    rows = table.filter(ibis.or_(*conds)).select(
+    """The candidate rows of the ``attributes.KEY`` sources ``sources[i]`` (``i`` of
+    ``indexes``; one table and customer column) in one read: who, when, the raw attributes,
+    the row's key and, per source, whether the row is one of its candidates (``_m<i>``)."""
+    conds = {i: _source_condition(sources[i], table, cutoff, f"entrance.sources[{i}]")[0]
+             for i in indexes}  # fmt: skip
+    src = sources[indexes[0]]
+    rows = table.filter(ibis.or_(*conds.values())).select(
         customer_id=table[src.who], at=table[_TIME[src.table]], raw=table.attributes,
-        row=table[_KEY[src.table]],
-        **{f"_m{i}": c for i, c in zip(indexes, conds, strict=True)},
+        row=table[_KEY[src.table]], **{f"_m{i}": c for i, c in conds.items()},
     )  # fmt: skip
     if only is not None:
         rows = rows.semi_join(only, "customer_id")
@@ -154,10 +153,9 @@ def entrance_touches(
         if src.field.startswith("attributes."):
             shared.setdefault((src.table, src.who), []).append(i)
     read = {
-        group: _attribute_rows([cfg.sources[i] for i in members], members,
-                               tables[group[0]], cutoff, only)
+        group: _attribute_rows(cfg.sources, members, tables[group[0]], cutoff, only)
         for group, members in shared.items()
-    }  # fmt: skip
+    }
     frames = []
     for i, src in enumerate(cfg.sources):
         where = f"entrance.sources[{i}]"

@@ -41,7 +41,8 @@ class PreviousSnapshot:
     """A callable giving its profile as an Ibis table on the store (``None``: not stored)."""
     carried: Any = None
     """A callable giving, by step name, the state that step kept beside the snapshot for
-    the next run (`StepResult.carry_columns`) as an Ibis table on the store, or ``None``."""
+    the next run (`StepResult.carry` or ``carry_columns``) as an Ibis table on the store, or
+    ``None``."""
 
     def profile(self, columns: list[str]) -> Any:
         """The named columns that the snapshot has, with ``customer_id`` first."""
@@ -85,9 +86,9 @@ class StepResult:
     state), which a store keeps beside the snapshot (`PreviousSnapshot.carried`)."""
     carry_columns: tuple[str, ...] = ()
     """Columns of ``profile`` that are not profile columns but per-customer state for the
-    next run to carry over: the runner takes them out of the profile into ``carry``. Only
-    for a step whose profile the runner caches (``features``): they are read from the cached
-    table."""
+    next run to carry over, kept as ``carry`` is: the runner takes them out of the profile.
+    Only for a step whose profile the runner caches (``features``): they are read from the
+    cached table."""
 
 
 class Step:

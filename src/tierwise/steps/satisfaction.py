@@ -179,10 +179,9 @@ def _read_sums(
     return sums, (said_notes if notes else [])
 
 
-def _every(ids: ir.Table, sums: pd.DataFrame) -> pd.DataFrame:
+def _every(ids: pa.ChunkedArray, sums: pd.DataFrame) -> pd.DataFrame:
     """``sums`` for every customer of ``ids`` (zero where a customer has none)."""
-    every = ids.to_pyarrow()["customer_id"].to_numpy(zero_copy_only=False)
-    out = sums.set_index("customer_id").reindex(every, fill_value=0)
+    out = sums.set_index("customer_id").reindex(ids.to_numpy(), fill_value=0)
     return out.rename_axis("customer_id").reset_index()
 
 
@@ -199,8 +198,8 @@ def _carried_sums(
     then, now = before.as_of, ctx.as_of
     changed = changed_customers(before.rollups, then, before.generation)
     new = ids.anti_join(before.profile, "customer_id")
-    anew = engine_table(ids, new.union(changed.semi_join(ids, "customer_id"), distinct=True)
-                        .to_pyarrow(), ctx.held)  # fmt: skip
+    anew_ids = new.union(changed.semi_join(ids, "customer_id"), distinct=True).to_pyarrow()
+    anew = engine_table(ids, anew_ids, ctx.held)
     # the rows of customers outside the profile add up too: the profile leaves them out
     came, notes = _read_sums(ctx, (then + dt.timedelta(days=1), now), but=anew)
     left, _ = _read_sums(
@@ -215,11 +214,10 @@ def _carried_sums(
         "customer_id").reindex(moved, fill_value=0)  # fmt: skip
     sums = (was + delta).astype("int64").rename_axis("customer_id").reset_index()
     fresh = pd.DataFrame(columns=["customer_id", *SUMS])
-    n_anew = anew.count().to_pyarrow().as_py()
-    if n_anew:
+    if anew_ids.num_rows:
         fresh, said = _read_sums(ctx, _window(now, lookback), anew)
         notes += said
-        fresh = _every(anew, fresh)
+        fresh = _every(anew_ids["customer_id"], fresh)
     sums = pd.concat([sums, fresh], ignore_index=True).astype({k: "int64" for k in SUMS})
     return sums, _id_table(ids, sums.customer_id, ctx.held), notes
 
