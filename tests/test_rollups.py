@@ -17,7 +17,7 @@ import pytest
 import tierwise
 from tierwise.backends import duckdb_tables
 from tierwise.config import Config
-from tierwise.features import customer_features
+from tierwise.features import customer_features, cutoff_of, referral_pairs
 from tierwise.io import import_frame
 from tierwise.rollups import refresh_rollups, rollup_tables
 from tierwise.schema import ENTITIES
@@ -94,12 +94,21 @@ def assert_same_features(store: Store, as_of: dt.date, config: Config = CONFIG) 
     assert rolled.schema == raw.schema
     for col in raw.column_names:
         assert rolled[col].equals(raw[col]), f"{col} as of {as_of}"
+    # the referral graph the influence step reads: the same pairs from the referrals rollup
+    cutoff, cfg = cutoff_of(as_of), config.features
+    pairs = [
+        referral_pairs(t["customers"], t["events"], raw_feats, cutoff, cfg, rollups=r)
+        .order_by("referrer", "target").to_pyarrow()
+        for raw_feats in [customer_features(*args)]
+        for r in (None, rollup_tables(store))
+    ]  # fmt: skip
+    assert pairs[0].equals(pairs[1]), f"referral pairs as of {as_of}"
 
 
 def rollup_contents(store: Store) -> dict[str, list]:
     return {
         t: store.con.execute(f"SELECT * FROM rollup_{t} ORDER BY ALL").fetchall()
-        for t in ("orders", "events", "sends")
+        for t in ("orders", "events", "sends", "referrals")
     }
 
 
@@ -153,6 +162,18 @@ def _updates(shop: dict) -> list[dict]:
     return o
 
 
+def _event_updates(shop: dict) -> list[dict]:
+    """Referral events of an earlier import changed: later, another referrer, another target,
+    another type, no target."""
+    e = [dict(r) for r in shop["events"] if r["target_customer_id"] is not None][:5]
+    e[0]["occurred_at"] = e[0]["occurred_at"] + dt.timedelta(days=9)
+    e[1]["customer_id"] = "c000" if e[1]["customer_id"] != "c000" else "c001"
+    e[2]["target_customer_id"] = "c003" if e[2]["target_customer_id"] != "c003" else "c004"
+    e[3]["event_type"] = "like"
+    e[4]["target_customer_id"] = None
+    return e
+
+
 def test_incremental_maintenance_follows_new_days_and_updated_rows():
     store = Store(":memory:")
     first = random_shop(4, days=40)
@@ -166,11 +187,36 @@ def test_incremental_maintenance_follows_new_days_and_updated_rows():
     assert stats["mode"] == "updated" and stats["customer_days"] > 0 and stats["customers"] >= 2
     for day in (10, 30, 41, 54):
         assert_same_features(store, (START + dt.timedelta(days=day)).date())
+    referrals = rollup_contents(store)["referrals"]
+    import_frame(store, "events", _table("events", _event_updates(first)),
+                 options={"on_conflict": "update"})  # fmt: skip
+    assert refresh_rollups(store, CONFIG.features)["customers"] >= 2
     incremental = rollup_contents(store)
+    assert incremental["referrals"] != referrals
+    for day in (10, 30, 41, 54):
+        assert_same_features(store, (START + dt.timedelta(days=day)).date())
     assert refresh_rollups(store, CONFIG.features)["mode"] == "current"
     store.con.execute("DELETE FROM tierwise_meta WHERE key = 'rollups'")
     assert refresh_rollups(store, CONFIG.features)["mode"] == "built"
     assert rollup_contents(store) == incremental
+
+
+def test_rollups_are_stored_in_day_order_and_new_referral_types_rebuild_the_referrals():
+    store = Store(":memory:")
+    for entity, rows in random_shop(3).items():
+        insert(store, entity, rows)
+    refresh_rollups(store, CONFIG.features)
+    for table in ("rollup_orders", "rollup_events"):
+        days = [r[0] for r in store.con.execute(f"SELECT day FROM {table}").fetchall()]
+        assert len(days) > 100 and days == sorted(days), table
+    before = rollup_contents(store)
+    config = CONFIG.with_overrides({"features": {"referral_types": ["referral"]}})
+    assert refresh_rollups(store, config.features)["mode"] == "current"
+    after = rollup_contents(store)
+    assert after["events"] == before["events"] and after["referrals"] != before["referrals"]
+    assert 0 < len(after["referrals"]) < len(before["referrals"])
+    for day in (21, 59):
+        assert_same_features(store, (START + dt.timedelta(days=day)).date(), config)
 
 
 def test_rows_written_outside_the_importer_and_a_new_half_life_rebuild(tiny_store):

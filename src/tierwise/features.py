@@ -403,6 +403,8 @@ def referral_pairs(
     order_feats: ir.Table,
     cutoff: ir.TimestampValue,
     cfg: FeatureConfig,
+    *,
+    rollups: RollupTables | None = None,
 ) -> ir.Table:
     """Who brought whom: ``referrer``, ``target``, ``at`` (the target's first paid order) and
     ``revenue`` (what the target paid).
@@ -410,19 +412,24 @@ def referral_pairs(
     A referral or share naming a target whose first paid order came at or after it counts, and
     so does a customer record naming a referrer. ``order_feats`` needs ``customer_id``,
     ``orders``, ``first_order_at`` and ``monetary_total`` (the order features, or the feature
-    table itself).
+    table itself). With ``rollups`` holding the referrals of ``cfg.referral_types``, the
+    earliest event of each pair is read from them instead of ``events`` (the same pairs).
     """
     firsts = order_feats.filter(order_feats.orders > 0).select(
         target=order_feats.customer_id,
         target_first=order_feats.first_order_at,
         target_revenue=order_feats.monetary_total,
     )
-    e = events.filter(
-        (events.occurred_at < cutoff)
-        & events.event_type.isin(cfg.referral_types)
-        & events.target_customer_id.notnull()
-        & (events.target_customer_id != events.customer_id)
-    )
+    rolled = rollups.referrals_of(cfg.referral_types) if rollups is not None else None
+    if rolled is not None:
+        e = rolled.filter(rolled.occurred_at < cutoff)
+    else:
+        e = events.filter(
+            (events.occurred_at < cutoff)
+            & events.event_type.isin(cfg.referral_types)
+            & events.target_customer_id.notnull()
+            & (events.target_customer_id != events.customer_id)
+        )
     by_event = e.join(firsts, e.target_customer_id == firsts.target).filter(
         ibis._.target_first >= ibis._.occurred_at
     ).select(referrer=ibis._.customer_id, target="target", at="target_first",
@@ -447,9 +454,10 @@ def _referral_features(
     as_of: ir.DateValue,
     cutoff: ir.TimestampValue,
     cfg: FeatureConfig,
+    rollups: RollupTables | None,
 ) -> ir.Table:
     """How many customers each customer brought, recently, and what they paid."""
-    pairs = referral_pairs(customers, events, order_feats, cutoff, cfg)
+    pairs = referral_pairs(customers, events, order_feats, cutoff, cfg, rollups=rollups)
     recent = as_of.delta(pairs.at.date(), unit="day") < 365
     return pairs.group_by(customer_id=pairs.referrer).aggregate(
         brought_customers=pairs.count(),
@@ -542,7 +550,7 @@ def customer_features(
         mc = _main_channel(orders, cutoff) if "main_channel" in need else None
     rf = None
     if need & _REFERRAL:
-        rf = _referral_features(customers, events, of, as_of_d, cutoff, cfg)
+        rf = _referral_features(customers, events, of, as_of_d, cutoff, cfg, rollups)
     parts = [of, ef, it, cf, rf, mc]
 
     base = customers.filter(customers.first_seen.isnull() | (customers.first_seen < cutoff))

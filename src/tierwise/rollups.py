@@ -6,12 +6,15 @@ Three tables, maintained by the run from the import log (`tierwise.store.Store.r
   orders with a margin, items, coupon orders, refunds, first and last payment time;
 - ``rollup_events``: per customer, day, event type and channel — count, first and last time,
   and the intention score's decay of the day (see `tierwise.features`);
-- ``rollup_sends``: each campaign send with its first response at or after it.
+- ``rollup_sends``: each campaign send with its first response at or after it;
+- ``rollup_referrals``: each referrer and customer named by a referral event, with the
+  earliest such event.
 
-Features computed from them equal the features computed from the raw rows, column by column
-(docs/rollups.md says how, feature by feature). The referral features (``brought_*``) still
-read raw rows: the few referral events that name a target customer. Rows written outside the
-importer (plain SQL) are noticed by their count and trigger a rebuild.
+The order and event rollups are stored in order of their day, so that a daily run reading
+the few days that moved skips the row groups of every other day. Features computed from them
+equal the features computed from the raw rows, column by column (docs/rollups.md says how,
+feature by feature). Rows written outside the importer (plain SQL) are noticed by their count
+and trigger a rebuild.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ class RollupTables:
     events: ir.Table
     sends: ir.Table
     half_life_days: float
+    referrals: ir.Table | None = None
+    """``customer_id`` (the referrer), ``target_customer_id`` and ``occurred_at`` (the
+    earliest referral event naming the target; ``None``: rollups of an earlier layout)."""
+    referral_types: tuple[str, ...] = ()
+    """The event types ``referrals`` were rolled up from."""
     changes: ir.Table | None = None
     """Per refresh (``generation``), the customers re-derived and from which day on."""
     generation: int = 0
@@ -58,6 +66,12 @@ class RollupTables:
     customers_written: int | None = None
     """The last generation at which customers rows were written outside the importer."""
 
+    def referrals_of(self, types: Iterable[str]) -> ir.Table | None:
+        """``referrals`` when they were rolled up from the event types ``types`` (else
+        ``None``: read the raw events)."""
+        same = tuple(sorted(types)) == tuple(self.referral_types)
+        return self.referrals if same else None
+
 
 def refresh_rollups(store: Store, cfg: FeatureConfig) -> dict:
     """Bring the store's rollups up to date (atomically); see `Store.refresh_rollups`."""
@@ -65,6 +79,7 @@ def refresh_rollups(store: Store, cfg: FeatureConfig) -> dict:
         half_life_days=cfg.intention.half_life_days,
         send_types=list(cfg.campaign_send_types),
         response_types=list(cfg.campaign_response_types),
+        referral_types=list(cfg.referral_types),
     )
 
 
@@ -92,6 +107,8 @@ def rollup_tables(store: Store) -> RollupTables:
         events=con.table("rollup_events"),
         sends=con.table("rollup_sends"),
         half_life_days=state["half_life_days"],
+        referrals=con.table("rollup_referrals") if store.has_table("rollup_referrals") else None,
+        referral_types=tuple(state.get("referral_types", ())),
         changes=con.table("rollup_changes") if store.has_table("rollup_changes") else None,
         generation=generation,
         build=state.get("build"),

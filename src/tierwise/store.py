@@ -119,8 +119,10 @@ def release_cached_blocks(
     con.execute(f"SET memory_limit = '{limit}'")
 
 
-_ROLLUP_LAYOUT = 2
-"""Version of the rollup tables; rollups of another version are rebuilt."""
+_ROLLUP_LAYOUT = 3
+"""Version of the rollup tables; rollups of another version are rebuilt. Since 3 the order and
+event rollups are stored in order of their day (within each part of a build), so that a read
+of a few days skips the row groups of the others, and referrals have a rollup."""
 
 ROLLUP_PART_ROWS = 10_000_000
 """Rows of orders or events rolled up by one query when the rollups are built: a bigger
@@ -160,6 +162,18 @@ def _decay_sql(half_life_days: float) -> str:
 
 def _in_list(values: list[str]) -> str:
     return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def _referrals_sql(referral_types: list[str], where: str = "") -> str:
+    """Each referrer and target with the time of the earliest referral event naming it (the
+    referral features need no more: an event before a cutoff and at or before the target's
+    first order exists exactly when the earliest one is)."""
+    types = f"event_type IN {_in_list(referral_types)}" if referral_types else "false"
+    return f"""
+SELECT customer_id, target_customer_id, min(occurred_at) AS occurred_at FROM events
+WHERE {types} AND target_customer_id IS NOT NULL AND target_customer_id <> customer_id
+  AND occurred_at IS NOT NULL{where}
+GROUP BY customer_id, target_customer_id"""
 
 
 def _sends_sql(send_types: list[str], response_types: list[str], customers: str = "") -> str:
@@ -677,8 +691,9 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def refresh_rollups(
-        self, *, half_life_days: float, send_types: list[str], response_types: list[str]
-    ) -> dict:
+        self, *, half_life_days: float, send_types: list[str], response_types: list[str],
+        referral_types: list[str],
+    ) -> dict:  # fmt: skip
         """Bring the daily rollups up to date with the canonical tables, in one transaction.
 
         Parameters
@@ -688,6 +703,9 @@ class Store:
         send_types, response_types : list of str
             Campaign sends and the event types answering them (the sends rollup keeps each
             send's first response, an event of these types or a paid order).
+        referral_types : list of str
+            Event types that name a customer brought (the referrals rollup keeps each
+            referrer and target's earliest such event).
 
         Returns
         -------
@@ -702,6 +720,7 @@ class Store:
             "half_life_days": float(half_life_days),
             "send_types": sorted(send_types),
             "response_types": sorted(response_types),
+            "referral_types": sorted(referral_types),
         }
         stats = {"mode": "current", "imports": 0, "customer_days": 0, "customers": 0,
                  "sends_customers": 0}  # fmt: skip
@@ -757,9 +776,8 @@ class Store:
                     # in parts of the customers: each part's aggregate fits the memory limit
                     parts = max(1, -(-counts[entity] // ROLLUP_PART_ROWS))
                     for i in range(parts):
-                        part = agg.format(
-                            src=f"(FROM {entity} WHERE hash(customer_id) % {parts} = {i})"
-                        )
+                        src = f"(FROM {entity} WHERE hash(customer_id) % {parts} = {i})"
+                        part = f"{agg.format(src=src)} ORDER BY day"
                         if i == 0:
                             con.execute(f"CREATE OR REPLACE TABLE {table} AS {part}")
                         else:
@@ -785,6 +803,13 @@ class Store:
                         f"UNION ALL SELECT ?, customer_id, NULL FROM _tw_custs_{entity}",
                         [generation, generation],
                     )
+            self._refresh_rollup_referrals(
+                spec["referral_types"],
+                rebuild=rebuild["events"] or not self.has_table("rollup_referrals")
+                or spec["referral_types"] != state.get("referral_types"),
+                touched="events" in touched, updated=updated_entities.get("events", False),
+                imports=[i for i, ent, *_ in new if ent == "events"],
+            )  # fmt: skip
             if rebuild_sends:
                 con.execute(f"CREATE OR REPLACE TABLE rollup_sends AS {_sends_sql(*send_spec)}")
             elif touched and not any(updated_entities.values()):
@@ -826,6 +851,44 @@ class Store:
                              "customers_written": customers_written})],
             )  # fmt: skip
         return stats
+
+    def _refresh_rollup_referrals(
+        self, types: list[str], *, rebuild: bool, touched: bool, updated: bool,
+        imports: list[str],
+    ) -> None:  # fmt: skip
+        """Bring ``rollup_referrals`` up to date: build it, take the earliest of the pairs
+        the ``imports`` only added, or derive anew the pairs of every referrer whose events
+        were re-derived (an update may have moved or re-assigned an event)."""
+        con = self.con
+        if rebuild:
+            con.execute(f"CREATE OR REPLACE TABLE rollup_referrals AS {_referrals_sql(types)}")
+            return
+        if not touched:
+            return
+        if updated:
+            custs = ("(SELECT customer_id FROM _tw_days_events UNION "
+                     "SELECT customer_id FROM _tw_custs_events)")  # fmt: skip
+            con.execute(f"DELETE FROM rollup_referrals WHERE customer_id IN {custs}")
+            sql = _referrals_sql(types, f" AND customer_id IN {custs}")
+            con.execute(f"INSERT INTO rollup_referrals {sql}")
+            return
+        sql = _referrals_sql(types, " AND _import_id IN (SELECT unnest(?::VARCHAR[]))")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _tw_new_referrals AS
+            SELECT customer_id, target_customer_id, min(occurred_at) AS occurred_at FROM
+              (SELECT * FROM ({sql}) UNION ALL
+               SELECT r.* FROM rollup_referrals r SEMI JOIN ({sql}) n
+               ON r.customer_id = n.customer_id AND r.target_customer_id = n.target_customer_id)
+            GROUP BY customer_id, target_customer_id""",
+            [imports, imports],
+        )
+        con.execute(
+            "DELETE FROM rollup_referrals USING _tw_new_referrals n "
+            "WHERE rollup_referrals.customer_id = n.customer_id "
+            "AND rollup_referrals.target_customer_id = n.target_customer_id"
+        )
+        con.execute("INSERT INTO rollup_referrals SELECT * FROM _tw_new_referrals")
+        con.execute("DROP TABLE _tw_new_referrals")
 
     def _stale_rollup_rows(self, entity: str, import_ids: list[str], updated: bool) -> tuple:
         """Temp tables of the customer-days (``_tw_days_<entity>``) and whole customers
@@ -915,14 +978,17 @@ class Store:
         time_col = ENTITIES[entity].time_column
         table = f"rollup_{entity}"
         con = self.con
-        con.execute(
-            f"DELETE FROM {table} USING _tw_days_{entity} t "
-            f"WHERE {table}.customer_id = t.customer_id AND {table}.day = t.day"
-        )
+        lo, hi = self.one(f"SELECT min(day), max(day) + 1 FROM _tw_days_{entity}")
+        if lo is not None:
+            # the day range lets DuckDB skip row groups of other days
+            con.execute(
+                f"DELETE FROM {table} USING _tw_days_{entity} t "
+                f"WHERE {table}.customer_id = t.customer_id AND {table}.day = t.day "
+                f"AND {table}.day >= '{lo}'::DATE AND {table}.day < '{hi}'::DATE"
+            )
         con.execute(
             f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM _tw_custs_{entity})"
         )
-        lo, hi = self.one(f"SELECT min(day), max(day) + 1 FROM _tw_days_{entity}")
         if lo is not None:
             # the day range lets DuckDB skip row groups of other days
             rows = (

@@ -9,6 +9,7 @@ import ibis.expr.types as ir
 
 from tierwise.features import cutoff_of, referral_pairs
 from tierwise.influence import INFLUENCE_COLUMNS, influence
+from tierwise.rollups import stored_rollups
 from tierwise.steps.base import Step, StepContext, StepResult
 from tierwise.steps.frames import join_frame
 
@@ -27,9 +28,13 @@ class InfluenceStep(Step):
     def run(self, profile: ir.Table, ctx: StepContext, state: dict[str, Any] | None
             ) -> StepResult:  # fmt: skip
         t = ctx.tables
+        # the rollups this run's features were read from (brought up to date by them)
+        read = (ctx.earlier.get("features") or {}).get("rollups")
+        rollups = stored_rollups(t["orders"], events=t["events"]) if read else None
         pairs = referral_pairs(
-            t["customers"], t["events"], profile, cutoff_of(ctx.as_of), ctx.config.features
-        )
+            t["customers"], t["events"], profile, cutoff_of(ctx.as_of), ctx.config.features,
+            rollups=rollups,
+        )  # fmt: skip
         graph = influence(pairs.select("referrer", "target", "revenue").to_pandas())
         schema = ibis.schema({"customer_id": "string", **COLUMNS})
         joined = join_frame(profile, graph, schema, ctx.held)
