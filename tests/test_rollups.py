@@ -339,3 +339,53 @@ def test_rollups_built_in_parts_of_the_customers_equal_one_build(monkeypatch):
         assert refresh_rollups(store, CONFIG.features)["mode"] == "built"
         contents.append(rollup_contents(store))
     assert contents[0] == contents[1] and len(contents[0]["events"]) > 1000
+
+
+def test_clv_inputs_equal_a_reference_computed_day_by_day_in_pandas():
+    """Purchase days, gaps and repeat margins from one window over the rollup's rows (several
+    channels a day) against each buyer's sorted purchase days taken apart in pandas."""
+    import pandas as pd
+
+    from tierwise.steps.clv import clv_inputs_from_rollup
+
+    shop = random_shop(5, n=12, days=15)
+    # a second order the same day in another channel, with and without a margin
+    shop["orders"] += [
+        dict(r, order_id=f"{r['order_id']}b", channel="deal" if r["channel"] != "deal" else "store",
+             gross_margin=None if i % 2 else r["gross_margin"], cost=None)
+        for i, r in enumerate(shop["orders"][:40])
+    ]  # fmt: skip
+    store = Store(":memory:")
+    for entity, rows in shop.items():
+        insert(store, entity, rows)
+    refresh_rollups(store, CONFIG.features)
+    as_of = (START + dt.timedelta(days=12)).date()
+    got = clv_inputs_from_rollup(rollup_tables(store).orders, as_of).to_pandas()
+    got = got.set_index("customer_id").sort_index()
+    o = pd.DataFrame(shop["orders"])
+    o = o[(o.status == "paid") & (o.paid_at < pd.Timestamp(as_of + dt.timedelta(days=1)))]
+    o["day"] = o.paid_at.dt.normalize()
+    o["margin"] = o.gross_margin.fillna(o.amount - o.cost)
+    days = o.groupby(["customer_id", "day"]).agg(
+        margins=("margin", "count"), margin=("margin", "sum")
+    )
+    rolled = store.one(f"SELECT count(*) FROM rollup_orders WHERE paid > 0 AND day <= '{as_of}'")
+    assert rolled[0] >= len(days) + 10  # several channels on some of the days
+    rows = []
+    for cid, d in days.reset_index().groupby("customer_id"):
+        gaps = d.day.diff().dt.days.dropna().to_numpy()
+        later = d.iloc[1:]
+        rows.append({
+            "customer_id": cid, "purchase_days": len(d), "gap_n": len(gaps),
+            "gap_mean": gaps.mean() if len(gaps) else np.nan,
+            "gap_std": gaps.std(ddof=1) if len(gaps) > 1 else np.nan,
+            "repeat_margin_days": int((later.margins > 0).sum()),
+            "repeat_margin": later.margin[later.margins > 0].sum(min_count=1),
+            "recency_days": (d.day.iloc[-1] - d.day.iloc[0]).days,
+        })  # fmt: skip
+    want = pd.DataFrame(rows).set_index("customer_id").sort_index()
+    assert list(got.index) == list(want.index)
+    assert (want.gap_n >= 2).sum() >= 10
+    for col in want.columns:
+        np.testing.assert_allclose(got[col].astype(float), want[col].astype(float), rtol=1e-12,
+                                   atol=1e-9, err_msg=col)  # fmt: skip

@@ -75,40 +75,53 @@ def clv_inputs_from_rollup(rollup_orders: ir.Table, as_of: dt.date) -> ir.Table:
     """`clv_inputs` from the per customer, day and channel order rollup
     (`tierwise.rollups`): the same figures, read from one row per customer-day-channel."""
     r = rollup_orders.filter((rollup_orders.day <= ibis.date(as_of)) & (rollup_orders.paid > 0))
-    daily = r.group_by(["customer_id", "day"]).aggregate(
-        amount=r.amount.sum(),
-        margin=r.margin.sum(),
-        margin_orders=r.margin_n.sum(),
-        margin_base=r.margin_base.sum(),
-    )
-    return _buyer_stats(daily, as_of)
+    rows = r.select("customer_id", "day", "amount", "margin", margin_orders=r.margin_n,
+                    margin_base=r.margin_base)  # fmt: skip
+    return _buyer_stats(rows, as_of)
 
 
-def _buyer_stats(daily: ir.Table, as_of: dt.date) -> ir.Table:
-    """Per buyer figures of `clv_inputs` from one row per customer and purchase day."""
-    first = daily.day.min().over(group_by=daily.customer_id)
-    prev = daily.day.lag().over(group_by=daily.customer_id, order_by=daily.day)
-    daily = daily.mutate(first_day=first, gap=daily.day.delta(prev, unit="day").cast("float64"))
-    repeat = daily.day != daily.first_day
+def _buyer_stats(rows: ir.Table, as_of: dt.date) -> ir.Table:
+    """Per buyer figures of `clv_inputs` from rows of purchase days: one row per customer and
+    day, or several (the rollup's channels of a day; a row without a known margin has none).
+
+    One window orders each buyer's rows by day (the day's row with the most margins first):
+    a row whose day differs from the row before starts a purchase day, and its gap to that
+    day is a gap between purchase days. The gaps' mean is the first-to-last span over their
+    count, and their sample variance ``(n * sum(g**2) - span**2) / (n * (n - 1))`` is exact
+    in integers, so no second pass over the days is needed.
+    """
+    w = ibis.window(group_by=rows.customer_id, order_by=[rows.day, rows.margin_orders.desc()])
+    gap = rows.day.delta(rows.day.lag().over(w), unit="day")
+    rows = rows.mutate(first_day=rows.day.min().over(w), gap=gap)
+    repeat = rows.day != rows.first_day
+    starts_day = rows.gap.isnull() | (rows.gap > 0)
     as_of_d = ibis.date(as_of)
-    stats = daily.group_by("customer_id").aggregate(
-        purchase_days=daily.count(),
-        first_day=daily.day.min(),
-        last_day=daily.day.max(),
-        total_amount=daily.amount.sum().cast("float64"),
-        margin_known=daily.margin.sum().cast("float64"),
-        margin_base=daily.margin_base.sum().cast("float64"),
-        repeat_amount=daily.amount.sum(where=repeat).cast("float64"),
-        repeat_margin=daily.margin.sum(where=repeat & (daily.margin_orders > 0)).cast("float64"),
-        repeat_margin_days=daily.count(where=repeat & (daily.margin_orders > 0)),
-        gap_n=daily.gap.count(),
-        gap_mean=daily.gap.mean(),
-        gap_std=daily.gap.std(how="sample"),
+    stats = rows.group_by("customer_id").aggregate(
+        purchase_days=rows.count(where=starts_day),
+        first_day=rows.day.min(),
+        last_day=rows.day.max(),
+        total_amount=rows.amount.sum().cast("float64"),
+        margin_known=rows.margin.sum().cast("float64"),
+        margin_base=rows.margin_base.sum().cast("float64"),
+        repeat_amount=rows.amount.sum(where=repeat).cast("float64"),
+        repeat_margin=rows.margin.sum(where=repeat & (rows.margin_orders > 0)).cast("float64"),
+        repeat_margin_days=rows.count(where=repeat & (rows.margin_orders > 0) & starts_day),
+        gap_squares=(rows.gap * rows.gap).sum(),
     )
+    n = stats.purchase_days - 1
+    span = stats.last_day.delta(stats.first_day, unit="day")
+    spread = (n * stats.gap_squares - span * span).cast("float64")
     return stats.mutate(
-        recency_days=stats.last_day.delta(stats.first_day, unit="day"),
+        gap_n=n,
+        gap_mean=ibis.ifelse(
+            n >= 1, span.cast("float64") / n.cast("float64"), ibis.null("float64")
+        ),
+        gap_std=ibis.ifelse(
+            n >= 2, (spread / (n * (n - 1)).cast("float64")).sqrt(), ibis.null("float64")
+        ),
+        recency_days=span,
         t_days=as_of_d.delta(stats.first_day, unit="day"),
-    ).drop("first_day", "last_day")
+    ).drop("first_day", "last_day", "gap_squares")
 
 
 def margin_rates(inputs: pd.DataFrame, default: float | None = None) -> pd.Series:
