@@ -1,6 +1,6 @@
 """Per-customer daily rollups of orders and events, kept in the store for fast daily runs.
 
-Three tables, maintained by the run from the import log (`tierwise.store.Store.refresh_rollups`):
+Four tables, maintained by the run from the import log (`tierwise.store.Store.refresh_rollups`):
 
 - ``rollup_orders``: per customer, day and channel — paid orders, amount and margin (decimal),
   orders with a margin, items, coupon orders, refunds, first and last payment time;
