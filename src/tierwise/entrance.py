@@ -239,10 +239,11 @@ def _iso_json(values: pd.Series) -> pa.Array:
         texts = [None if pd.isna(a) else pd.Timestamp(a).isoformat() for a in values]
         iso = pa.array(texts, pa.string())
     else:
-        micro = pa.array(np.datetime_as_string(at.astype("datetime64[us]"), unit="us"))
+        # Arrow writes "YYYY-MM-DD HH:MM:SS.ffffff" (missing stays missing)
+        stamps = pa.array(at.astype("datetime64[us]"), pa.timestamp("us"), from_pandas=True)
+        micro = pc.utf8_replace_slice(pc.cast(stamps, pa.string()), 10, 11, "T")
         whole = pc.equal(pc.utf8_slice_codeunits(micro, 20, 26), "000000")
         iso = pc.if_else(whole, pc.utf8_slice_codeunits(micro, 0, 19), micro)
-        iso = pc.if_else(pa.array(np.isnat(at)), pa.scalar(None, pa.string()), iso)
     return pc.fill_null(pc.binary_join_element_wise('"', iso, '"', ""), "null")
 
 
@@ -305,7 +306,7 @@ def first_and_latest(touches: pd.DataFrame) -> pd.DataFrame:
     evidence = pc.binary_join_element_wise(
         '{"first": ', touch[0], ', "latest": ', touch[1], ', "touches": ', n_text, "}", ""
     )
-    out["evidence"] = evidence.to_numpy(zero_copy_only=False)
+    out["evidence"] = pd.arrays.ArrowExtensionArray(evidence)  # kept as Arrow text
     return out
 
 

@@ -33,7 +33,7 @@ COLUMNS = ENTRANCE_COLUMNS
 _NO_TOUCH = {"reason": "no entrance touch: none of entrance.sources matched a row of this customer"}
 
 
-def _evidence_texts(touches: pd.Series, answers: pd.DataFrame) -> np.ndarray:
+def _evidence_texts(touches: pd.Series, answers: pd.DataFrame) -> pd.api.extensions.ExtensionArray:
     """Each customer's entrance evidence as JSON: the touches (`first_and_latest`'s JSON
     text, or why there is none) and the sign-up answers given."""
     n = len(answers)
@@ -49,10 +49,10 @@ def _evidence_texts(touches: pd.Series, answers: pd.DataFrame) -> np.ndarray:
     braced = pc.binary_join_element_wise("{", signup, "}", "")
     signup = pc.if_else(given, braced, '"no sign-up answers"')
     no_touch = json.dumps(_NO_TOUCH, ensure_ascii=False)
-    base = pa.array(touches.where(touches.notna(), no_touch).to_numpy(dtype=object), pa.string())
+    base = pc.fill_null(pa.array(touches, pa.string()), no_touch)
     base = pc.utf8_slice_codeunits(base, 0, -1)  # without its closing brace
     out = pc.binary_join_element_wise(base, ', "signup": ', signup, "}", "")
-    return out.to_numpy(zero_copy_only=False)
+    return pd.arrays.ArrowExtensionArray(out)
 
 
 class EntranceStep(Step):
