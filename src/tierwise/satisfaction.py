@@ -362,10 +362,11 @@ def score_sums(sums: pd.DataFrame, cfg: SatisfactionConfig) -> pd.DataFrame:
 def _evidence(
     grade: np.ndarray, rule: np.ndarray, score: np.ndarray, signal: dict[str, np.ndarray],
     cfg: SatisfactionConfig, **figures: np.ndarray,
-) -> list[str | None]:  # fmt: skip
+) -> pd.api.extensions.ExtensionArray:  # fmt: skip
     """One JSON text per customer with a grade: rule, score, signals used, weights, figures.
 
-    Built column-wise with Arrow string kernels (no Python loop over customers).
+    Built column-wise with Arrow string kernels (no Python loop over customers) and kept as
+    Arrow text (missing without a grade).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -400,4 +401,4 @@ def _evidence(
         '{"figures": {', figs, '}, "rule": "', rules, '", "score": ', text(score, 2),
         ', "signals": {', used, '}, "weights": {', weights, "}}", "",
     )  # fmt: skip
-    return out.to_pylist()
+    return pd.arrays.ArrowExtensionArray(out)
