@@ -875,12 +875,13 @@ class Store:
         sql = _referrals_sql(types, " AND _import_id IN (SELECT unnest(?::VARCHAR[]))")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _tw_new_referrals AS
+            WITH n AS ({sql})
             SELECT customer_id, target_customer_id, min(occurred_at) AS occurred_at FROM
-              (SELECT * FROM ({sql}) UNION ALL
-               SELECT r.* FROM rollup_referrals r SEMI JOIN ({sql}) n
+              (SELECT * FROM n UNION ALL
+               SELECT r.* FROM rollup_referrals r SEMI JOIN n
                ON r.customer_id = n.customer_id AND r.target_customer_id = n.target_customer_id)
             GROUP BY customer_id, target_customer_id""",
-            [imports, imports],
+            [imports],
         )
         con.execute(
             "DELETE FROM rollup_referrals USING _tw_new_referrals n "
