@@ -16,7 +16,10 @@ import pyarrow.compute as pc
 from tierwise.errors import ConfigError
 from tierwise.tags.tagger import Tagger, _default_tagger
 
-__all__ = ["customer_tags", "join_runs", "segment_tag_distribution", "top_tags"]
+__all__ = [
+    "CONFIDENCE_SCALE", "customer_tags", "join_runs", "segment_tag_distribution",
+    "text_tag_rows", "top_tags",
+]  # fmt: skip
 
 CUSTOMER_TAG_COLUMNS = (
     "major",
@@ -46,6 +49,39 @@ def _need(df: pd.DataFrame, cols: list[str], what: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ConfigError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
+
+
+CONFIDENCE_SCALE = 10**9
+"""Confidences are summed as integers of this many units, so a customer's mean confidence per
+tag (which breaks ties of the tag counts) is the same on every engine and in any order."""
+
+
+def text_tag_rows(tagger: Tagger, texts: pa.Array) -> pa.Table:
+    """One row per (distinct text, tag found in it), for an engine to join to the texts.
+
+    Columns: ``text``, ``tag_order`` (the tag's place in the lexicon), ``major``, ``minor``,
+    ``name`` (the tag's Chinese name), ``confidence`` (in units of `CONFIDENCE_SCALE`) and
+    ``polarity``.
+    """
+    tab = tagger.tag_table(texts, output="arrow", names=True)
+    major, minor = tab["major"].combine_chunks(), tab["minor"].combine_chunks()
+    majors, minors = major.dictionary.to_pylist(), minor.dictionary.to_pylist()
+    place = np.full((max(len(majors), 1), max(len(minors), 1)), -1, dtype=np.int64)
+    for i, (a, b) in enumerate(tagger.tag_keys):
+        if a in majors and b in minors:
+            place[majors.index(a), minors.index(b)] = i
+    maj_code = major.indices.to_numpy(zero_copy_only=False)
+    min_code = minor.indices.to_numpy(zero_copy_only=False)
+    confidence = tab["confidence"].to_numpy()
+    return pa.table({
+        "text": pc.take(texts, tab["row"]),
+        "tag_order": pa.array(place[maj_code, min_code], pa.int64()),
+        "major": major.dictionary_decode(),
+        "minor": minor.dictionary_decode(),
+        "name": tab["minor_zh"].combine_chunks().dictionary_decode(),
+        "confidence": pa.array(np.rint(confidence * CONFIDENCE_SCALE), pa.int64()),
+        "polarity": pc.cast(tab["polarity"], pa.int64()),
+    })  # fmt: skip
 
 
 def customer_tags(
@@ -94,13 +130,17 @@ def customer_tags(
             | {c: pd.Series([], dtype="float64") for c in CUSTOMER_TAG_COLUMNS}
         )
         return _out(out, arrow)
-    tab = tab.assign(_c=codes[tab["row"].to_numpy()])
+    # confidences also summed as integers: the mean that ranks tags is exact, so it ranks
+    # alike in any order and on any engine (the run's tags step ranks the same way)
+    units = np.rint(tab["confidence"].to_numpy() * CONFIDENCE_SCALE).astype(np.int64)
+    tab = tab.assign(_c=codes[tab["row"].to_numpy()], _u=units)
     tab = tab[tab["_c"].to_numpy() >= 0]
     g = tab.groupby(["_c", "major", "minor"], observed=True, sort=False)
     out = g.agg(
         n_texts=("row", "size"),
         mean_confidence=("confidence", "mean"),
         net_polarity=("polarity", "sum"),
+        _u=("_u", "sum"),
     ).reset_index()
     out["n_texts"] = out["n_texts"].astype(np.int64)
     out["net_polarity"] = out["net_polarity"].astype(np.int64)
@@ -110,9 +150,8 @@ def customer_tags(
     key_order = pd.MultiIndex.from_tuples(tagger.tag_keys)
     out["_o"] = key_order.get_indexer(pd.MultiIndex.from_arrays(
         [out["major"].astype(object), out["minor"].astype(object)]))  # fmt: skip
-    out = out.sort_values(
-        ["_c", "n_texts", "mean_confidence", "_o"], ascending=[True, False, False, True]
-    )
+    out["_m"] = out["_u"].to_numpy() / out["n_texts"].to_numpy()
+    out = out.sort_values(["_c", "n_texts", "_m", "_o"], ascending=[True, False, False, True])
     out["rank"] = out.groupby("_c", sort=False).cumcount().astype(np.int64) + 1
     out[customer_col] = customers.take(out["_c"].to_numpy())
     cols = [customer_col, *CUSTOMER_TAG_COLUMNS]
