@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from tierwise.steps.base import StepContext
 
 __all__ = [
-    "CarriedParts", "CarrySource", "StepCarry", "carried_parts", "carry_refusal",
+    "CarriedFeatures", "CarrySource", "StepCarry", "carried_features", "carry_refusal",
     "changed_customers", "step_carry",
 ]  # fmt: skip
 
@@ -74,18 +74,14 @@ class CarrySource:
 
 
 @dataclass(frozen=True)
-class CarriedParts:
-    """The feature parts of every customer, carried over or computed anew (``None``: not
-    needed, or for ``intention``, not carried over)."""
+class CarriedFeatures:
+    """The carried features of every customer (see `carried_features`)."""
 
-    orders: ir.Table | None
-    events: ir.Table | None
-    """Without the intention score."""
-    main_channel: ir.Table | None
-    intention: ir.Table | None
-    """``customer_id`` and `tierwise.features.INTENTION_SUM`."""
-    anew: ir.Table
-    """The customers computed anew (``customer_id``)."""
+    table: ir.Table
+    """``customer_id``, the order and event sums, the main channel (as needed) and, when
+    ``intention`` holds, `tierwise.features.INTENTION_SUM`."""
+    intention: bool
+    """Whether the unrounded intention score is carried over."""
 
 
 def carry_refusal(
@@ -140,18 +136,21 @@ def _earliest(a: ir.Value, b: ir.Value) -> ir.Value:
     return ibis.least(ibis.coalesce(a, b), ibis.coalesce(b, a))
 
 
-def _carry(
-    prev: ir.Table, daily: ir.Table, sums: callable, keys: list[str], then: dt.date,
-    now: dt.date, cfg: FeatureConfig,
-) -> ir.Table:  # fmt: skip
-    """``prev``'s ``keys`` brought from ``then`` to ``now`` with the moved rollup rows."""
+def _moved_sums(daily: ir.Table, sums: callable, keys: list[str], then: dt.date, now: dt.date,
+                cfg: FeatureConfig) -> ir.Table:  # fmt: skip
+    """Per customer, the sums ``keys`` over the moved rollup rows as of ``now`` (``n_<key>``)
+    and as of ``then`` (``o_<key>``; not for first and last times)."""
     d = daily.filter(_moved_days(daily.day, then, now, {*cfg.windows, 365}))
     new = sums(d, ibis.date(now), cfg)
     old = sums(d, ibis.date(then), cfg, within=d.day <= ibis.date(then))
     aggs = {f"n_{k}": new[k] for k in keys}
     aggs |= {f"o_{k}": old[k] for k in keys if k not in _FIRSTS | _LASTS}
-    delta = d.group_by("customer_id").aggregate(**aggs)
-    j = prev.left_join(delta, "customer_id")
+    return d.group_by("customer_id").aggregate(**aggs)
+
+
+def _brought_over(j: ir.Table, keys: list[str]) -> dict[str, ir.Value]:
+    """The earlier values of ``keys`` in ``j`` brought over with their moved sums (the
+    columns of `_moved_sums`, joined)."""
     out: dict[str, ir.Value] = {}
     for k in keys:
         n = j[f"n_{k}"]
@@ -165,95 +164,107 @@ def _carry(
             zero = ibis.literal(0).cast(was.type())
             value = ibis.coalesce(was, zero) + ibis.coalesce(n, zero) - ibis.coalesce(o, zero)
             # a sum with no value on either side stays missing (a margin never known)
-            out[k] = ibis.ifelse(j[k].isnull() & n.isnull(), ibis.null(was.type()), value)
-    return j.select(j.customer_id, **out)
+            value = ibis.ifelse(j[k].isnull() & n.isnull(), ibis.null(was.type()), value)
+            out[k] = value.cast("float64") if k in _MONEY_SUMS else value
+    return out
 
 
-def carried_parts(
+def carried_features(
     base_ids: ir.Table, rollups: RollupTables, source: CarrySource, as_of: dt.date,
     cfg: FeatureConfig, need: set[str],
-) -> CarriedParts:  # fmt: skip
-    """The order part, the event part, the main channel and the unrounded intention score of
-    every customer in ``base_ids``: carried over from ``source`` or computed from all of the
+) -> CarriedFeatures:  # fmt: skip
+    """The order and event sums, the main channel and the unrounded intention score of every
+    customer in ``base_ids``: carried over from ``source`` or computed from all of the
     customer's rollup rows.
 
-    Call `carry_refusal` first: this assumes it found nothing.
+    Each customer kept is one row of the earlier profile joined to the sums of its moved
+    rows, so the table reads the earlier profile once; it may hold customers of the earlier
+    profile that are not in ``base_ids`` (a join to them drops those). Call `carry_refusal`
+    first: this assumes it found nothing.
     """
     from tierwise.features import _main_channel_rollup, _order_rollup_aggregates
 
     then, now = source.as_of, as_of
-    dirty = changed_customers(rollups, then, source.generation)
-    kept = source.profile.select("customer_id").anti_join(dirty, "customer_id")
-    kept = kept.semi_join(base_ids, "customer_id")
-    anew = base_ids.select("customer_id").anti_join(kept, "customer_id")
     o_keys = [k for k in order_day_sums(rollups.orders, ibis.date(now), cfg) if k in need]
     e_keys = [k for k in event_day_counts(rollups.events, ibis.date(now), cfg) if k in need]
-    prev = source.profile.semi_join(kept, "customer_id")
+    main = "main_channel" in need
+    dirty = changed_customers(rollups, then, source.generation)
+    prev = source.profile.select("customer_id", *o_keys, *e_keys, *(["main_channel"] * main))
+    kept = prev.select("customer_id").anti_join(dirty, "customer_id")
+    anew = base_ids.select("customer_id").anti_join(kept, "customer_id")
 
-    def union(carried: ir.Table, fresh: ir.Table) -> ir.Table:
-        schema = fresh.schema()
-        carried = carried.select(*[carried[c].cast(schema[c]).name(c) for c in fresh.columns])
-        return carried.union(fresh, distinct=False)
-
-    of = ef = mc = None
-    if o_keys:
-        carried = _carry(prev.select("customer_id", *o_keys), rollups.orders, order_day_sums,
-                         o_keys, then, now, cfg)  # fmt: skip
-        money = [k for k in o_keys if k in _MONEY_SUMS]
-        carried = carried.mutate(**{k: carried[k].cast("float64") for k in money})
-        orders = rollups.orders.semi_join(anew, "customer_id")
-        table, aggs = _order_rollup_aggregates(orders, ibis.date(now), cfg)
-        fresh = table.group_by("customer_id").aggregate(**{k: aggs[k] for k in o_keys})
-        of = union(carried, fresh)
-    if e_keys:
-        carried = _carry(prev.select("customer_id", *e_keys), rollups.events, event_day_counts,
-                         e_keys, then, now, cfg)  # fmt: skip
-        events = rollups.events.semi_join(anew, "customer_id")
-        d = events.filter(events.day <= ibis.date(now))
-        aggs = event_day_counts(d, ibis.date(now), cfg)
-        fresh = d.group_by("customer_id").aggregate(**{k: aggs[k] for k in e_keys})
-        ef = union(carried, fresh)
-    if "main_channel" in need:
-        o = rollups.orders
+    j, out = prev, {}
+    for keys, daily, sums in ((o_keys, rollups.orders, order_day_sums),
+                              (e_keys, rollups.events, event_day_counts)):  # fmt: skip
+        if keys:
+            moved = _moved_sums(daily, sums, keys, then, now, cfg)
+            j = j.left_join(moved, "customer_id").drop("customer_id_right")
+    for keys in (o_keys, e_keys):
+        out |= _brought_over(j, keys)
+    o = rollups.orders
+    if main:
         bought = o.filter(
             o.day.between(ibis.date(then + dt.timedelta(days=1)), ibis.date(now))
             & (o.paid > 0) & o.channel.notnull()
-        ).select("customer_id")  # fmt: skip
-        again = anew.union(bought.semi_join(kept, "customer_id"), distinct=True)
-        fresh = _main_channel_rollup(o.semi_join(again, "customer_id"), ibis.date(now))
-        still = prev.anti_join(again, "customer_id").filter(ibis._.main_channel.notnull())
-        mc = union(still.select("customer_id", "main_channel"), fresh)
-    it = None
+        ).select("customer_id").distinct()  # fmt: skip
+        again = _main_channel_rollup(o.semi_join(bought, "customer_id"), ibis.date(now))
+        again = again.select("customer_id", _again=again.main_channel)
+        j = j.left_join(again, "customer_id").drop("customer_id_right")
+        # a customer who paid since takes the channel of all their orders again
+        out["main_channel"] = ibis.ifelse(j._again.notnull(), j._again, j.main_channel)
+    intention = None
     if "intention_score" in need and source.intention is not None:
-        it = _carried_intention(kept, anew, rollups, source, now, cfg)
-    return CarriedParts(of, ef, mc, it, anew)
+        intention = _intention_moves(rollups, source, now, cfg)
+    if intention is not None:
+        before = source.intention.select("customer_id", _was=source.intention[INTENTION_SUM])
+        j = j.left_join(before, "customer_id").drop("customer_id_right")
+        j = j.left_join(intention, "customer_id").drop("customer_id_right")
+        factor = 0.5 ** ((now - then).days / float(cfg.intention.half_life_days))
+        was, old, new = (ibis.coalesce(x, 0.0) for x in (j._was, j._old, j._new))
+        out[INTENTION_SUM] = (was - old) * factor + new
+    # the changed customers are computed anew; those no longer in ``base_ids`` fall away
+    # where the caller joins the features to them
+    carried = j.select("customer_id", **out).anti_join(dirty, "customer_id")
+
+    fresh = anew
+    if o_keys:
+        table, aggs = _order_rollup_aggregates(o.semi_join(anew, "customer_id"), ibis.date(now),
+                                               cfg)  # fmt: skip
+        part = table.group_by("customer_id").aggregate(**{k: aggs[k] for k in o_keys})
+        fresh = fresh.left_join(part, "customer_id").drop("customer_id_right")
+    if e_keys:
+        events = rollups.events.semi_join(anew, "customer_id")
+        d = events.filter(events.day <= ibis.date(now))
+        aggs = event_day_counts(d, ibis.date(now), cfg)
+        part = d.group_by("customer_id").aggregate(**{k: aggs[k] for k in e_keys})
+        fresh = fresh.left_join(part, "customer_id").drop("customer_id_right")
+    if main:
+        part = _main_channel_rollup(o.semi_join(anew, "customer_id"), ibis.date(now))
+        fresh = fresh.left_join(part, "customer_id").drop("customer_id_right")
+    if intention is not None:
+        part = rollup_intention_sums(rollups.events.semi_join(anew, "customer_id"), now, cfg)
+        fresh = fresh.left_join(part, "customer_id").drop("customer_id_right")
+    schema = fresh.schema()
+    carried = carried.select(*[carried[c].cast(schema[c]).name(c) for c in fresh.columns])
+    return CarriedFeatures(carried.union(fresh, distinct=False), intention is not None)
 
 
-def _carried_intention(
-    kept: ir.Table, anew: ir.Table, rollups: RollupTables, source: CarrySource, now: dt.date,
-    cfg: FeatureConfig,
-) -> ir.Table | None:  # fmt: skip
-    """The unrounded intention score of the ``kept`` customers carried over from
-    ``source``, of the customers ``anew`` summed over the lookback (``None``: no event type
-    is weighted)."""
+def _intention_moves(rollups: RollupTables, source: CarrySource, now: dt.date,
+                     cfg: FeatureConfig) -> ir.Table | None:  # fmt: skip
+    """Per customer, the intention terms of the rows that moved since ``source``: as they
+    are now (``_new``) and as they were then (``_old``; ``None``: no event type is
+    weighted). The carried score is the earlier one times the decay, less ``_old`` times
+    the decay, plus ``_new``."""
     then, lookback = source.as_of, cfg.intention.lookback_days
-    factor = 0.5 ** ((now - then).days / float(cfg.intention.half_life_days))
     e = rollups.events
     # rows that came in, or whose term is not the earlier one times the factor: leaving the
     # lookback (a window of its days) or reaching its oldest day (one day less)
     moved = _moved_days(e.day, then, now, {lookback, lookback - 1})
-    terms = rollup_intention_terms(e.filter(moved).semi_join(kept, "customer_id"), cfg)
+    terms = rollup_intention_terms(e.filter(moved), cfg)
     if terms is None:
         return None
     d, term = terms
-    delta = d.group_by("customer_id").aggregate(new=term(now).sum(), old=term(then).sum())
-    before = source.intention
-    j = kept.left_join(before, "customer_id").drop("customer_id_right")
-    j = j.left_join(delta, "customer_id")
-    was, old, new = (ibis.coalesce(x, 0.0) for x in (j[INTENTION_SUM], j.old, j.new))
-    carried = j.select("customer_id", **{INTENTION_SUM: (was - old) * factor + new})
-    fresh = rollup_intention_sums(e.semi_join(anew, "customer_id"), now, cfg)
-    return carried.union(fresh.select("customer_id", INTENTION_SUM), distinct=False)
+    return d.group_by("customer_id").aggregate(_new=term(now).sum(), _old=term(then).sum())
 
 
 def changed_customers(rollups: RollupTables, then: dt.date, generation: int) -> ir.Table:

@@ -313,6 +313,13 @@ def intention_score(
     return ibis.ifelse(age < cfg.lookback_days, event_weight(events, cfg) * decay, 0.0)
 
 
+def _rounded_score(total: ir.FloatingValue) -> ir.FloatingValue:
+    """The intention score as the profile keeps it: rounded to 4 decimals, never -0.0."""
+    score = total.round(4)
+    # a carried score that fell to 0 may be a tiny negative
+    return ibis.ifelse(score == 0, 0.0, score)
+
+
 def _main_channel(orders: ir.Table, cutoff: ir.TimestampValue) -> ir.Table:
     """The channel of most paid orders (ties: the most recent, then by name)."""
     o = orders.filter(
@@ -514,32 +521,30 @@ def customer_features(
     if rollups is not None:
         if float(rollups.half_life_days) != float(cfg.intention.half_life_days):
             raise ValueError("the rollups were built for another intention half-life")
-        it = None
+        it = mc = ef = None
+        carried_score = False
         if carry is not None:
-            from tierwise.carry import carried_parts
+            from tierwise.carry import carried_features
 
             # every customer, as from the rollups: a referral counts customers whose record
             # came later than their first order
             ids = customers.select("customer_id")
-            parts = carried_parts(ids, rollups, carry, as_of, cfg, need)
-            of, ef, mc, it = parts.orders, parts.events, parts.main_channel, parts.intention
+            carried = carried_features(ids, rollups, carry, as_of, cfg, need)
+            of, carried_score = carried.table, carried.intention
+            if carried_score:
+                of = of.mutate(intention_score=_rounded_score(of[INTENTION_SUM]))
         else:
             of = _aggregate(_order_rollup_aggregates(rollups.orders, as_of_d, cfg), need)
             ef = _aggregate(_event_rollup_aggregates(rollups.events, as_of_d, cfg), need)
-        if "intention_score" in need:
-            sums = it if it is not None else rollup_intention_sums(rollups.events, as_of, cfg)
-            score = sums[INTENTION_SUM].round(4)
-            it = sums.select(
-                "customer_id",
-                # a carried score that fell to 0 may be a tiny negative: no -0.0
-                intention_score=ibis.ifelse(score == 0, 0.0, score),
-                **{INTENTION_SUM: sums[INTENTION_SUM]},
-            )
+            if "main_channel" in need:
+                mc = _main_channel_rollup(rollups.orders, as_of_d)
+        if "intention_score" in need and not carried_score:
+            sums = rollup_intention_sums(rollups.events, as_of, cfg)
+            it = sums.select("customer_id", intention_score=_rounded_score(sums[INTENTION_SUM]),
+                             **{INTENTION_SUM: sums[INTENTION_SUM]})  # fmt: skip
         cf = None
         if need & _CAMPAIGN:
             cf = _campaign_rollup_features(rollups.sends, as_of_d, cutoff, cfg)
-        if carry is None:
-            mc = _main_channel_rollup(rollups.orders, as_of_d) if "main_channel" in need else None
     else:
         if carry is not None:
             raise ValueError("features are carried over only when read from the rollups")
