@@ -30,6 +30,7 @@ __all__ = [
     "event_weight",
     "feature_columns",
     "intention_score",
+    "known_customers",
     "needed_features",
     "referral_pairs",
     "rollup_intention_sums",
@@ -44,6 +45,12 @@ _MONEY = dt_.Decimal(38, 4)
 def cutoff_of(as_of: dt.date) -> ir.TimestampValue:
     """The first instant after the as-of day: everything a run reads is stamped before it."""
     return ibis.timestamp(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()))
+
+
+def known_customers(customers: ir.Table, as_of: dt.date) -> ir.Table:
+    """The customers a run as of ``as_of`` profiles: first seen by that day, or never."""
+    seen = customers.first_seen
+    return customers.filter(seen.isnull() | (seen < cutoff_of(as_of)))
 
 
 def _earliest(*values: ir.Value) -> ir.Value:
@@ -558,7 +565,7 @@ def customer_features(
         rf = _referral_features(customers, events, of, as_of_d, cutoff, cfg, rollups)
     parts = [of, ef, it, cf, rf, mc]
 
-    base = customers.filter(customers.first_seen.isnull() | (customers.first_seen < cutoff))
+    base = known_customers(customers, as_of)
     t = base.select("customer_id", "first_seen", *ATTRIBUTE_COLUMNS)
     for part in parts:
         if part is not None:

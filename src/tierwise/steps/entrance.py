@@ -22,7 +22,7 @@ from tierwise.entrance import (
     touched_customers,
 )
 from tierwise.errors import ConfigError
-from tierwise.features import cutoff_of
+from tierwise.features import cutoff_of, known_customers
 from tierwise.steps.base import Step, StepContext, StepResult
 from tierwise.steps.frames import engine_table, join_frame
 
@@ -163,7 +163,9 @@ def _carried_over(
     t = ctx.tables
     by_table = imports.groupby("entity").import_id.agg(list).to_dict()
     moved = touched_customers(t, cutoff_of(carry.as_of), cutoff_of(ctx.as_of), cfg, by_table)
-    parts = [moved, profile.select("customer_id").anti_join(carry.profile, "customer_id")]
+    # the profile's customers the snapshot did not have (their ids, without the steps' joins)
+    known = known_customers(t["customers"], ctx.as_of).select("customer_id")
+    parts = [moved, known.anti_join(carry.profile, "customer_id")]
     if len(updated):
         # an order or event changed in place may have stopped being a touch, of its customer
         # or of the one it had before: both are in the rollups' change log
