@@ -88,22 +88,39 @@ def _source_condition(src: EntranceSource, table: ir.Table, cutoff: Any, where: 
     return cond, raw
 
 
-def _source_rows(src: EntranceSource, table: ir.Table, cutoff: Any, where: str,
-                 only: ir.Table | None = None) -> ir.Table:  # fmt: skip
-    """The candidate rows of one source of a plain column: who, when, the raw value and the
-    row's key (of the customers in ``only`` when given)."""
-    cond, raw = _source_condition(src, table, cutoff, where)
-    rows = table.filter(cond).select(
-        customer_id=table[src.who], at=table[_TIME[src.table]], raw=raw,
-        row=table[_KEY[src.table]],
+def _plain_rows(
+    sources: Sequence[EntranceSource], indexes: list[int], table: ir.Table, cutoff: Any,
+    only: ir.Table | None,
+) -> pd.DataFrame:  # fmt: skip
+    """Each customer's first and newest candidate row of each plain-column source
+    ``sources[i]`` (``i`` of ``indexes``; one table) in one read: the source (``_src``: ``i``),
+    who, when, the raw value and the row's key (of the customers in ``only`` when given)."""
+    conds, raws = {}, {}
+    for i in indexes:
+        conds[i], raws[i] = _source_condition(sources[i], table, cutoff, f"entrance.sources[{i}]")
+    name = sources[indexes[0]].table
+    base = table.filter(ibis.or_(*conds.values())).select(
+        _at=table[_TIME[name]], _row=table[_KEY[name]],
+        **{f"_w{i}": table[sources[i].who] for i in indexes},
+        **{f"_v{i}": raws[i] for i in indexes},
+        **{f"_m{i}": conds[i] for i in indexes},
     )  # fmt: skip
-    if only is not None:
-        rows = rows.semi_join(only, "customer_id")
-    # only each customer's first and newest row can matter
-    w_first = ibis.window(group_by="customer_id", order_by=[rows.at, rows.row])
-    w_last = ibis.window(group_by="customer_id", order_by=[ibis.desc(rows.at), ibis.desc(rows.row)])
-    ranked = rows.mutate(_a=ibis.row_number().over(w_first), _b=ibis.row_number().over(w_last))
-    return ranked.filter((ranked._a == 0) | (ranked._b == 0)).drop("_a", "_b")
+    parts = []
+    for i in indexes:
+        rows = base.filter(base[f"_m{i}"]).select(
+            customer_id=base[f"_w{i}"], at=base._at, raw=base[f"_v{i}"], row=base._row
+        )
+        if only is not None:
+            rows = rows.semi_join(only, "customer_id")
+        # only each customer's first and newest row can matter
+        w_first = ibis.window(group_by="customer_id", order_by=[rows.at, rows.row])
+        w_last = ibis.window(group_by="customer_id",
+                             order_by=[ibis.desc(rows.at), ibis.desc(rows.row)])  # fmt: skip
+        ranked = rows.mutate(_a=ibis.row_number().over(w_first),
+                             _b=ibis.row_number().over(w_last))  # fmt: skip
+        first_or_newest = ranked.filter((ranked._a == 0) | (ranked._b == 0)).drop("_a", "_b")
+        parts.append(first_or_newest.mutate(_src=ibis.literal(i, "int64")))
+    return ibis.union(*parts, distinct=False).to_pandas()
 
 
 def _attribute_rows(
@@ -147,25 +164,33 @@ def entrance_touches(
         place in the config, to break ties).
     """
     # the sources reading the attributes of one table for the same customer column share one
-    # read of the table: each scan of the JSON texts of a big table costs
+    # read of the table: each scan of the JSON texts of a big table costs; so do the sources
+    # reading plain columns of one table
     shared: dict[tuple[str, str], list[int]] = {}
+    plain: dict[str, list[int]] = {}
     for i, src in enumerate(cfg.sources):
         if src.field.startswith("attributes."):
             shared.setdefault((src.table, src.who), []).append(i)
+        else:
+            plain.setdefault(src.table, []).append(i)
     read = {
         group: _attribute_rows(cfg.sources, members, tables[group[0]], cutoff, only)
         for group, members in shared.items()
     }
+    firsts = {
+        name: _plain_rows(cfg.sources, members, tables[name], cutoff, only)
+        for name, members in plain.items()
+    }
     frames = []
     for i, src in enumerate(cfg.sources):
-        where = f"entrance.sources[{i}]"
         if src.field.startswith("attributes."):
             rows = read[(src.table, src.who)]
             rows = rows[rows[f"_m{i}"]][["customer_id", "at", "raw", "row"]].copy()
             key = src.field.split(".", 1)[1]
             rows["value"] = rows.raw.map(lambda r, k=key: _attribute(r, k))
         else:
-            rows = _source_rows(src, tables[src.table], cutoff, where, only).to_pandas()
+            rows = firsts[src.table]
+            rows = rows[rows._src == i][["customer_id", "at", "raw", "row"]].copy()
             rows["value"] = rows.raw
         rows = rows[rows.value.notna()]
         rows["value"] = rows.value.map(lambda v: str(v).strip())
