@@ -223,7 +223,8 @@ def carried_features(
         was, old, new = (ibis.coalesce(x, 0.0) for x in (j._was, j._old, j._new))
         out[INTENTION_SUM] = (was - old) * factor + new
     # the changed customers are computed anew; those no longer in ``base_ids`` fall away
-    # where the caller joins the features to them
+    # where the caller joins the features to them (both filtered last, so that the planner
+    # does not take the earlier profile's rows for the small side of a join)
     carried = j.select("customer_id", **out).anti_join(dirty, "customer_id")
 
     fresh = anew
