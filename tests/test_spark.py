@@ -10,7 +10,7 @@ from tierwise.backends import duckdb_tables, spark_session, spark_tables
 from tierwise.config import Config
 from tierwise.pipeline import compute_profiles
 from tierwise.store import Store
-from tinyshop import AS_OF
+from tinyshop import AS_OF, event, insert, make_tiny_store, ts
 
 pytestmark = pytest.mark.spark
 
@@ -57,3 +57,29 @@ def test_demo_shop_is_identical_on_spark(demo_store, spark):
     assert duck.profiles.num_rows > 1000
     assert spk.rfm.edges_ == duck.rfm.edges_
     assert_same_profiles(duck.profiles, spk.profiles)
+
+
+def test_entrance_values_are_stripped_alike_on_spark(spark):
+    """Python's white space (tabs, U+0085, U+2028, ideographic spaces) is stripped from a
+    source's values in the engine alike on both; a blank one is no touch."""
+    store = make_tiny_store()
+    insert(store, "customers", [{"customer_id": c, "first_seen": ts("2024-03-01")}
+                                for c in ("v", "w")])  # fmt: skip
+    insert(store, "events", [
+        event("v1", "v", "2024-04-01 10:00", "livestream_visit", channel="\u00a0\u2028"),
+        event("v2", "v", "2024-04-05 10:00", "livestream_visit", channel="\x85room_a\u3000"),
+        event("v3", "v", "2024-04-09 10:00", "livestream_visit", channel="room_c"),
+        event("w1", "w", "2024-04-02 10:00", "livestream_visit", channel="\troom_b\n"),
+        event("w2", "w", "2024-04-03 10:00", "livestream_visit", channel="room b"),
+    ])  # fmt: skip
+    source = {"kind": "livestream", "table": "events", "event_types": ["livestream_visit"],
+              "field": "channel", "values": ["room_a", "room_b", "room b"]}  # fmt: skip
+    config = Config.default().with_overrides({"entrance": {"sources": [source]}})
+    duck, spk = both(store, spark, AS_OF, config)
+    assert_same_profiles(duck.profiles, spk.profiles)
+    p = duck.profiles.to_pandas().set_index("customer_id")
+    assert p.loc["v", "entrance_channel"] == p.loc["v", "latest_channel"] == "livestream:room_a"
+    assert (p.loc["w", "entrance_channel"], p.loc["w", "latest_channel"]) == (
+        "livestream:room_b",
+        "livestream:room b",
+    )

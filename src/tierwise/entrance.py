@@ -55,6 +55,12 @@ _KEY = {"customers": "customer_id", "orders": "order_id", "events": "event_id"}
 _TOUCH = ["customer_id", "at", "kind", "channel", "value", "source", "row", "rank"]
 
 
+_SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x3001)) if c.isspace())
+_OUTER_SPACE = f"^[{_SPACE}]+|[{_SPACE}]+$"
+"""Leading or trailing white space as `str.strip` sees it, as a regular expression (RE2 and
+Java read the ``\\x{..}`` escapes alike)."""
+
+
 def _describe(src: EntranceSource) -> str:
     types = f"[{', '.join(src.event_types)}]" if src.event_types else ""
     return f"{src.table}{types}.{src.field}"
@@ -75,8 +81,12 @@ def _source_condition(src: EntranceSource, table: ir.Table, cutoff: Any, where: 
                 f"{where}.field: {src.table} has no column {src.field!r} "
                 f"(columns: {', '.join(table.columns)}; or attributes.KEY)"
             )
-        raw = table[src.field].cast("string")
-        cond = table[src.field].notnull()
+        # the value as the touch keeps it (Python's strip): a blank value or one the source
+        # does not list is no candidate, so it cannot hide the first or newest touch
+        raw = table[src.field].cast("string").re_replace(_OUTER_SPACE, "")
+        cond = table[src.field].notnull() & (raw != "")
+        if src.values:
+            cond &= raw.isin(src.values)
     if src.who not in table.columns:
         raise ConfigError(f"{where}.who: {src.table} has no column {src.who!r}")
     cond &= table[src.who].notnull()

@@ -143,3 +143,26 @@ def test_entrance_report_figures_by_hand():
     assert list(rep.index) == ["qr_code:A", "unknown", "utm:x"]
     with pytest.raises(ConfigError, match=r"add `entrance` to run\.steps"):
         entrance_report(prof.drop(columns="entrance_segment"), "segment")
+
+
+def test_blank_and_unlisted_values_do_not_hide_a_touch():
+    """The first and newest non-null values of the source are not touches (one not listed,
+    one blank): the touches between them are the entrance and the latest channel."""
+    s = make_tiny_store()
+    insert(s, "customers", [{"customer_id": "v", "first_seen": ts("2024-03-01")}])
+    insert(s, "events", [
+        event("v1", "v", "2024-04-01 10:00", "livestream_visit", channel="room_x"),
+        event("v2", "v", "2024-04-05 10:00", "livestream_visit", channel="\u3000room_a "),
+        event("v3", "v", "2024-04-09 10:00", "livestream_visit", channel="room_b"),
+        event("v4", "v", "2024-04-20 10:00", "livestream_visit", channel=" \t"),
+        event("v5", "v", "2024-04-25 10:00", "livestream_visit", channel="room_z"),
+    ])  # fmt: skip
+    source = {"kind": "livestream", "table": "events", "event_types": ["livestream_visit"],
+              "field": "channel", "values": ["room_a", "room_b"]}  # fmt: skip
+    p, _ = _run(s, {"entrance": {"sources": [source]}})
+    assert p.loc["v", "entrance_channel"] == "livestream:room_a"
+    assert str(p.loc["v", "entrance_at"]) == "2024-04-05 10:00:00"
+    assert p.loc["v", "latest_channel"] == "livestream:room_b"
+    ev = json.loads(p.loc["v", "entrance_evidence"])
+    assert ev["first"]["value"] == "room_a" and ev["first"]["row"] == "v2"
+    assert ev["latest"]["row"] == "v3"
