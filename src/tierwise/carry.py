@@ -206,7 +206,7 @@ def carried_features(
         bought = o.filter(
             o.day.between(ibis.date(then + dt.timedelta(days=1)), ibis.date(now))
             & (o.paid > 0) & o.channel.notnull()
-        ).select("customer_id").distinct()  # fmt: skip
+        ).select("customer_id")  # fmt: skip
         again = _main_channel_rollup(o.semi_join(bought, "customer_id"), ibis.date(now))
         again = again.select("customer_id", _again=again.main_channel)
         j = j.left_join(again, "customer_id").drop("customer_id_right")

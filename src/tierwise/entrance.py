@@ -55,6 +55,7 @@ _KEY = {"customers": "customer_id", "orders": "order_id", "events": "event_id"}
 _TOUCH = ["customer_id", "at", "kind", "channel", "value", "source", "row", "rank"]
 
 
+# no code point above U+3000 is white space to Python
 _SPACE = "".join(f"\\x{{{ord(c):x}}}" for c in map(chr, range(0x3001)) if c.isspace())
 _OUTER_SPACE = f"^[{_SPACE}]+|[{_SPACE}]+$"
 """Leading or trailing white space as `str.strip` sees it, as a regular expression (RE2 and
@@ -198,15 +199,16 @@ def entrance_touches(
             rows = rows[rows[f"_m{i}"]][["customer_id", "at", "raw", "row"]].copy()
             key = src.field.split(".", 1)[1]
             rows["value"] = rows.raw.map(lambda r, k=key: _attribute(r, k))
+            rows = rows[rows.value.notna()]
+            rows["value"] = rows.value.map(lambda v: str(v).strip())
+            rows = rows[rows.value != ""]
+            if src.values:
+                rows = rows[rows.value.isin(src.values)]
         else:
+            # stripped, not blank and listed already (`_source_condition`)
             rows = firsts[src.table]
             rows = rows[rows._src == i][["customer_id", "at", "raw", "row"]].copy()
             rows["value"] = rows.raw
-        rows = rows[rows.value.notna()]
-        rows["value"] = rows.value.map(lambda v: str(v).strip())
-        rows = rows[rows.value != ""]
-        if src.values:
-            rows = rows[rows.value.isin(src.values)]
         frames.append(
             rows.assign(
                 kind=src.kind, channel=src.channel or (src.kind + ":" + rows.value),
