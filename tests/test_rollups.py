@@ -389,3 +389,73 @@ def test_clv_inputs_equal_a_reference_computed_day_by_day_in_pandas():
     for col in want.columns:
         np.testing.assert_allclose(got[col].astype(float), want[col].astype(float), rtol=1e-12,
                                    atol=1e-9, err_msg=col)  # fmt: skip
+
+
+def _typed(store: Store, types: list[str]) -> list[tuple]:
+    """The events of ``types`` as the rollup keeps them, and as the events table has them."""
+    from tierwise.rollups import typed_events
+
+    table = typed_events(duckdb_tables(store)["events"], types)
+    assert table is not None
+    kept = sorted(table.to_pyarrow().to_pylist(), key=lambda r: r["event_id"])
+    sql = "SELECT * FROM events WHERE event_type IN (SELECT unnest(?::VARCHAR[]))"
+    events = sorted(store.arrow(sql, [types]).to_pylist(), key=lambda r: r["event_id"])
+    assert kept == events
+    return kept
+
+
+def test_typed_events_follow_the_imports_and_rebuild_when_rows_change_in_place():
+    from tierwise.rollups import typed_events
+
+    store = Store(":memory:")
+    first = random_shop(6, days=40)
+    _import_shop(store, first)
+    refresh_rollups(store, CONFIG.features)
+    assert len(_typed(store, ["referral", "share"])) > 100
+    # a marker row: kept while imports only add rows, gone when the table is built anew
+    store.con.execute(
+        "INSERT INTO rollup_typed_events (event_id, customer_id, event_type) "
+        "VALUES ('marker', 'c000', 'referral')"
+    )
+    later = random_shop(7, days=55, first_day=40)
+    _import_shop(store, {"customers": [], "orders": [], "events": later["events"]})
+    events = duckdb_tables(store)["events"]
+    # imports the rollups have not taken in yet: the caller reads the events
+    assert typed_events(events, ["referral", "share"]) is None
+    refresh_rollups(store, CONFIG.features)
+    added = typed_events(events, ["share", "referral"]).to_pyarrow()
+    ids = set(added["event_id"].to_pylist())
+    assert "marker" in ids and {r["event_id"] for r in later["events"]
+                                if r["event_type"] == "referral"} <= ids  # fmt: skip
+    import_frame(store, "events", _table("events", _event_updates(first)),
+                 options={"on_conflict": "update"})  # fmt: skip
+    refresh_rollups(store, CONFIG.features)
+    rebuilt = _typed(store, ["referral", "share"])
+    assert "marker" not in {r["event_id"] for r in rebuilt}
+    # other event types: built anew with them
+    assert {r["event_type"] for r in _typed(store, ["like"])} == {"like"}
+
+
+def test_entrance_touches_from_typed_events_equal_those_from_every_event():
+    from tierwise.entrance import entrance_touches
+
+    store = Store(":memory:")
+    shop = random_shop(8, days=50)
+    for r in shop["events"][::7]:
+        r["event_type"] = "livestream_visit"
+    for r in shop["events"][::11]:
+        r["channel"] = "  douyin\u3000"  # stripped before the first and newest are picked
+    _import_shop(store, shop)
+    refresh_rollups(store, CONFIG.features)
+    cfg = Config.default().entrance
+    t = duckdb_tables(store)
+    only = t["customers"].filter(t["customers"].customer_id.isin(["c001", "c002", "c017"]))
+    for who in (None, only.select("customer_id")):
+        cutoff = cutoff_of(dt.date(2024, 2, 10))
+        rolled = entrance_touches(t, cutoff, cfg, who, rollups=True)
+        raw = entrance_touches(t, cutoff, cfg, who)
+        assert len(rolled) > (10 if who is None else 3)
+        key = ["customer_id", "rank", "row"]
+        assert rolled.sort_values(key).reset_index(drop=True).equals(
+            raw.sort_values(key).reset_index(drop=True))  # fmt: skip
+    assert store.has_table("rollup_typed_events")

@@ -110,7 +110,12 @@ def _plain_rows(
     for i in indexes:
         conds[i], raws[i] = _source_condition(sources[i], table, cutoff, f"entrance.sources[{i}]")
     name = sources[indexes[0]].table
-    base = table.filter(ibis.or_(*conds.values())).select(
+    candidate = ibis.or_(*conds.values())
+    if only is not None:
+        # the customers asked for first: the rows of everyone else are not carried further
+        who = sorted({sources[i].who for i in indexes})
+        candidate &= ibis.or_(*(table[w].isin(only.customer_id) for w in who))
+    base = table.filter(candidate).select(
         _at=table[_TIME[name]], _row=table[_KEY[name]],
         **{f"_w{i}": table[sources[i].who] for i in indexes},
         **{f"_v{i}": raws[i] for i in indexes},
@@ -132,6 +137,20 @@ def _plain_rows(
         first_or_newest = ranked.filter((ranked._a == 0) | (ranked._b == 0)).drop("_a", "_b")
         parts.append(first_or_newest.mutate(_src=ibis.literal(i, "int64")))
     return ibis.union(*parts, distinct=False).to_pandas()
+
+
+def _plain_source(tables: dict[str, ir.Table], name: str,
+                  sources: Sequence[EntranceSource] | None) -> ir.Table:  # fmt: skip
+    """The table the plain-column ``sources`` of table ``name`` read: the events of their
+    event types from the store's rollup when each names some (and ``sources`` is given),
+    else the table itself."""
+    if name == "events" and sources and all(s.event_types for s in sources):
+        from tierwise.rollups import typed_events
+
+        typed = typed_events(tables["events"], [t for s in sources for t in s.event_types])
+        if typed is not None:
+            return typed
+    return tables[name]
 
 
 def _attribute_rows(
@@ -162,10 +181,15 @@ def _attribute(raw: Any, key: str) -> Any:
 
 
 def entrance_touches(
-    tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConfig, only: ir.Table | None = None
-) -> pd.DataFrame:
+    tables: dict[str, ir.Table], cutoff: Any, cfg: EntranceConfig, only: ir.Table | None = None,
+    *, rollups: bool = False,
+) -> pd.DataFrame:  # fmt: skip
     """Every entrance touch the sources find before ``cutoff`` (of the customers in ``only``,
     a table of ``customer_id``, when given).
+
+    With ``rollups``, the plain-column sources of the events that name their event types read
+    those types' rows from the store's rollup of them (`tierwise.rollups.typed_events`)
+    when the events are the store's own, instead of scanning every event.
 
     Returns
     -------
@@ -189,9 +213,10 @@ def entrance_touches(
         for group, members in shared.items()
     }
     firsts = {
-        name: _plain_rows(cfg.sources, members, tables[name], cutoff, only)
+        name: _plain_rows(cfg.sources, members, _plain_source(tables, name, [
+            cfg.sources[i] for i in members] if rollups else None), cutoff, only)
         for name, members in plain.items()
-    }
+    }  # fmt: skip
     frames = []
     for i, src in enumerate(cfg.sources):
         if src.field.startswith("attributes."):

@@ -10,6 +10,9 @@ Four tables, maintained by the run from the import log (`tierwise.store.Store.re
 - ``rollup_referrals``: each referrer and customer named by a referral event, with the
   earliest such event.
 
+Beside them ``rollup_typed_events`` keeps the events of the types the entrance sources name
+(`typed_events`), brought up to date by the entrance step from the same import log.
+
 The order and event rollups are stored in order of their day, so that a daily run reading
 the few days that moved skips the row groups of every other day. Features computed from them
 equal the features computed from the raw rows, column by column (docs/rollups.md says how,
@@ -37,7 +40,7 @@ from tierwise.store import Store
 
 __all__ = [
     "RollupTables", "RunFeatures", "current_rollups", "features_for_run", "refresh_rollups",
-    "rollup_tables", "stored_rollups",
+    "rollup_tables", "stored_rollups", "typed_events",
 ]  # fmt: skip
 
 
@@ -163,6 +166,21 @@ def current_rollups(
         # a read-only store cannot maintain its rollups: read the raw rows
         return None
     return rollup_tables(store)
+
+
+def typed_events(events: ir.Table, event_types: Iterable[str]) -> ir.Table | None:
+    """The rows of ``event_types`` of the store's own ``events``, from the store's
+    ``rollup_typed_events`` (brought up to date first): a few percent of the events, read
+    without scanning them all. ``None`` when ``events`` is not a writable store's own table
+    or its rollups are not current (the caller reads ``events``)."""
+    store = _store_of(events) if _is_stored(events, "events") else None
+    if store is None:
+        return None
+    try:
+        name = store.refresh_typed_events(sorted(set(event_types)))
+    except duckdb.Error:
+        return None  # a read-only store
+    return None if name is None else events._find_backend().table(name)
 
 
 @dataclass(frozen=True)

@@ -852,6 +852,64 @@ class Store:
             )  # fmt: skip
         return stats
 
+    def refresh_typed_events(self, event_types: list[str]) -> str | None:
+        """Bring ``rollup_typed_events`` — the events of ``event_types``, every column — up to
+        date with the rollups, in one transaction; its name, or ``None`` when it cannot be
+        (no rollups yet, or events came in or were written since they were refreshed).
+
+        It follows the rollups' import log: rows of the imports rolled up since it was
+        refreshed are added; a rollup build, an import that changed events in place or other
+        ``event_types`` build it anew.
+        """
+        state = self.rollup_state()
+        if state is None or "rows" not in state:
+            return None
+        pending = self.one(
+            "SELECT count(*) FROM imports WHERE entity = 'events' "
+            "AND import_id NOT IN (SELECT import_id FROM rollup_imports)"
+        )[0]
+        unlogged = self.one("SELECT count(*) FROM events WHERE _import_id IS NULL")[0]
+        if pending or self.count("events") != state["rows"]["events"] or (
+            unlogged != state["unlogged"]["events"]
+        ):  # fmt: skip
+            return None
+        spec = {"types": sorted(set(event_types)), "build": state["build"]}
+        row = self.one("SELECT value FROM tierwise_meta WHERE key = 'rollup_typed_events'")
+        kept = json.loads(row[0]) if row else None
+        generation = state.get("generation", 0)
+        types = "(SELECT unnest(?::VARCHAR[]))"
+        with self.transaction() as con:
+            if kept is None or {k: kept[k] for k in spec} != spec:
+                rebuild = True
+                new: list[str] = []
+            else:
+                rows = con.execute(
+                    "SELECT r.import_id, coalesce(i.rows_updated, 0) FROM rollup_imports r "
+                    "JOIN imports i USING (import_id) "
+                    "WHERE i.entity = 'events' AND r.generation > ?",
+                    [kept["generation"]],
+                ).fetchall()
+                rebuild = any(n > 0 for _, n in rows)
+                new = [i for i, _ in rows]
+            if rebuild:
+                con.execute(
+                    "CREATE OR REPLACE TABLE rollup_typed_events AS "
+                    f"SELECT * FROM events WHERE event_type IN {types}",
+                    [spec["types"]],
+                )
+            elif new:
+                con.execute(
+                    "INSERT INTO rollup_typed_events SELECT * FROM events "
+                    f"WHERE event_type IN {types} AND _import_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [spec["types"], new],
+                )
+            if rebuild or new or kept["generation"] != generation:
+                con.execute(
+                    "INSERT OR REPLACE INTO tierwise_meta VALUES ('rollup_typed_events', ?)",
+                    [json.dumps({**spec, "generation": generation})],
+                )
+        return "rollup_typed_events"
+
     def _refresh_rollup_referrals(
         self, types: list[str], *, rebuild: bool, touched: bool, updated: bool,
         imports: list[str],

@@ -71,7 +71,9 @@ class EntranceStep(Step):
         t = ctx.tables
         cutoff = cutoff_of(ctx.as_of)
         carried, moved, notes = _carried_over(profile, ctx)
-        touches = first_and_latest(entrance_touches(t, cutoff, cfg, moved))
+        touches = first_and_latest(
+            entrance_touches(t, cutoff, cfg, moved, rollups=ctx.config.features.rollups)
+        )
         customers = t["customers"].select("customer_id", "attributes")
         if moved is not None:
             customers = customers.semi_join(moved, "customer_id")
