@@ -432,8 +432,10 @@ def test_typed_events_follow_the_imports_and_rebuild_when_rows_change_in_place()
     refresh_rollups(store, CONFIG.features)
     rebuilt = _typed(store, ["referral", "share"])
     assert "marker" not in {r["event_id"] for r in rebuilt}
-    # other event types: built anew with them
+    # other event types: built anew with them; so after the events gain a column
     assert {r["event_type"] for r in _typed(store, ["like"])} == {"like"}
+    store.con.execute("ALTER TABLE events ADD COLUMN note VARCHAR DEFAULT 'n'")
+    assert {r["note"] for r in _typed(store, ["like"])} == {"n"}
 
 
 def test_entrance_touches_from_typed_events_equal_those_from_every_event():

@@ -858,8 +858,8 @@ class Store:
         (no rollups yet, or events came in or were written since they were refreshed).
 
         It follows the rollups' import log: rows of the imports rolled up since it was
-        refreshed are added; a rollup build, an import that changed events in place or other
-        ``event_types`` build it anew.
+        refreshed are added; a rollup build, an import that changed events in place, other
+        ``event_types`` or other columns of the events build it anew.
         """
         state = self.rollup_state()
         if state is None or "rows" not in state:
@@ -873,13 +873,16 @@ class Store:
             unlogged != state["unlogged"]["events"]
         ):  # fmt: skip
             return None
-        spec = {"types": sorted(set(event_types)), "build": state["build"]}
+        columns = [c for (c,) in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
+            "ORDER BY ordinal_position").fetchall()]  # fmt: skip
+        spec = {"types": sorted(set(event_types)), "build": state["build"], "columns": columns}
         row = self.one("SELECT value FROM tierwise_meta WHERE key = 'rollup_typed_events'")
         kept = json.loads(row[0]) if row else None
         generation = state.get("generation", 0)
         types = "(SELECT unnest(?::VARCHAR[]))"
         with self.transaction() as con:
-            if kept is None or {k: kept[k] for k in spec} != spec:
+            if kept is None or {k: kept.get(k) for k in spec} != spec:
                 rebuild = True
                 new: list[str] = []
             else:
