@@ -727,10 +727,7 @@ class Store:
         with self.transaction() as con:
             state = self.rollup_state()
             tables = ("customers", "orders", "events")
-            unlogged = {
-                e: self.one(f'SELECT count(*) FROM "{e}" WHERE _import_id IS NULL')[0]
-                for e in tables
-            }
+            unlogged = {e: self._unlogged_rows(e) for e in tables}
             con.execute("CREATE TABLE IF NOT EXISTS rollup_imports (import_id VARCHAR PRIMARY KEY)")
             con.execute("ALTER TABLE rollup_imports ADD COLUMN IF NOT EXISTS generation BIGINT")
             con.execute(
@@ -852,6 +849,10 @@ class Store:
             )  # fmt: skip
         return stats
 
+    def _unlogged_rows(self, entity: str) -> int:
+        """Rows of ``entity`` without an import id: written outside the importer."""
+        return self.one(f'SELECT count(*) FROM "{entity}" WHERE _import_id IS NULL')[0]
+
     def refresh_typed_events(self, event_types: list[str]) -> str | None:
         """Bring ``rollup_typed_events`` — the events of ``event_types``, every column — up to
         date with the rollups, in one transaction; its name, or ``None`` when it cannot be
@@ -868,9 +869,8 @@ class Store:
             "SELECT count(*) FROM imports WHERE entity = 'events' "
             "AND import_id NOT IN (SELECT import_id FROM rollup_imports)"
         )[0]
-        unlogged = self.one("SELECT count(*) FROM events WHERE _import_id IS NULL")[0]
         if pending or self.count("events") != state["rows"]["events"] or (
-            unlogged != state["unlogged"]["events"]
+            self._unlogged_rows("events") != state["unlogged"]["events"]
         ):  # fmt: skip
             return None
         columns = [c for (c,) in self.con.execute(
