@@ -139,12 +139,12 @@ def _plain_rows(
     return ibis.union(*parts, distinct=False).to_pandas()
 
 
-def _plain_source(tables: dict[str, ir.Table], name: str,
-                  sources: Sequence[EntranceSource] | None) -> ir.Table:  # fmt: skip
-    """The table the plain-column ``sources`` of table ``name`` read: the events of their
-    event types from the store's rollup when each names some (and ``sources`` is given),
-    else the table itself."""
-    if name == "events" and sources and all(s.event_types for s in sources):
+def _plain_source(tables: dict[str, ir.Table], name: str, sources: Sequence[EntranceSource],
+                  rollups: bool) -> ir.Table:  # fmt: skip
+    """The table the plain-column ``sources`` of table ``name`` read: with ``rollups``, the
+    events of their event types from the store's rollup when each names some; else the table
+    itself."""
+    if rollups and name == "events" and all(s.event_types for s in sources):
         from tierwise.rollups import typed_events
 
         typed = typed_events(tables["events"], [t for s in sources for t in s.event_types])
@@ -212,11 +212,10 @@ def entrance_touches(
         group: _attribute_rows(cfg.sources, members, tables[group[0]], cutoff, only)
         for group, members in shared.items()
     }
-    firsts = {
-        name: _plain_rows(cfg.sources, members, _plain_source(tables, name, [
-            cfg.sources[i] for i in members] if rollups else None), cutoff, only)
-        for name, members in plain.items()
-    }  # fmt: skip
+    firsts = {}
+    for name, members in plain.items():
+        table = _plain_source(tables, name, [cfg.sources[i] for i in members], rollups)
+        firsts[name] = _plain_rows(cfg.sources, members, table, cutoff, only)
     frames = []
     for i, src in enumerate(cfg.sources):
         if src.field.startswith("attributes."):
