@@ -219,3 +219,49 @@ def test_only_a_query_on_the_store_can_be_staged(tmp_path):
     other = ibis.duckdb.connect()
     with Store(tmp_path / "s.duckdb") as s, pytest.raises(StoreError, match="not a query on"):
         s.stage_profiles(other.create_table("t", pa.table({"customer_id": ["a"]})))
+
+
+def test_evidence_columns_are_stored_with_zstd_on_both_ways_in(tmp_path):
+    """The JSON evidence columns of a profile (`ZSTD_SUFFIX`) are compressed with zstd, both
+    from an Arrow table and from a staged query; the other columns keep DuckDB's own choice,
+    and every value, type and NOT NULL reads back as it was."""
+    import json
+
+    from tierwise.backends import duckdb_tables
+
+    n = 5000
+    table = pa.table({
+        "customer_id": [f"c{i:05d}" for i in range(n)],
+        "segment": ["a", "b"] * (n // 2),
+        "satisfaction_evidence": [
+            json.dumps({"figures": {"orders": i, "rate": i / 7}, "rule": "orders >= 1"})
+            for i in range(n)
+        ],
+        "n": pa.array(range(n), pa.int64()),
+    })  # fmt: skip
+    days = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
+    with Store(tmp_path / "s.duckdb") as s:
+        s.write_snapshot(days[0], table, labels_query=_labels, meta={})
+        s.con.register("_src", table)
+        s.con.execute("CREATE TABLE src (customer_id VARCHAR NOT NULL, segment VARCHAR, "
+                      "satisfaction_evidence VARCHAR, n BIGINT)")  # fmt: skip
+        s.con.execute("INSERT INTO src SELECT * FROM _src")
+        staged = s.stage_profiles(duckdb_tables(s)["customers"]._find_backend().table("src"))
+        s.write_snapshot(days[1], staged, labels_query=_labels, meta={})
+        s.con.execute("CHECKPOINT")
+        for day in days:
+            name = s.profile_table_name(day)
+            kinds = dict(s.con.execute(
+                "SELECT column_name, list(DISTINCT compression) FROM "
+                f"pragma_storage_info('{name}') WHERE segment_type = 'VARCHAR' GROUP BY 1"
+            ).fetchall())  # fmt: skip
+            assert kinds["satisfaction_evidence"] == ["ZSTD"], day
+            assert "ZSTD" not in kinds["segment"] + kinds["customer_id"], day
+            assert s.read_profiles(day).to_pylist() == table.to_pylist()
+        nullable = s.con.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position", [s.profile_table_name(days[1])]
+        ).fetchall()  # fmt: skip
+        assert nullable == [("customer_id", "VARCHAR", "NO"), ("segment", "VARCHAR", "YES"),
+                            ("satisfaction_evidence", "VARCHAR", "YES"),
+                            ("n", "BIGINT", "YES")]  # fmt: skip
