@@ -177,7 +177,7 @@ def typed_events(events: ir.Table, event_types: Iterable[str]) -> ir.Table | Non
     if store is None:
         return None
     try:
-        name = store.refresh_typed_events(sorted(set(event_types)))
+        name = store.refresh_typed_events(list(event_types))
     except duckdb.Error:
         return None  # a read-only store
     return None if name is None else events._find_backend().table(name)

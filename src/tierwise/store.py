@@ -66,23 +66,30 @@ customer) are stored compressed with zstd: the dictionary compression DuckDB pic
 writes them about twice as slowly and 19 times as large."""
 
 
-def _with_zstd_evidence(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Create the empty profile table ``table`` again with its evidence columns compressed
-    with zstd (`ZSTD_SUFFIX`); types and NOT NULL stay as they were."""
-    cols = con.execute(
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str, str]]:
+    """Name, type and ``is_nullable`` of each column of the store's table ``table``, in
+    order."""
+    return con.execute(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema = current_schema() "
         "AND table_name = ? ORDER BY ordinal_position",
         [table],
     ).fetchall()
-    if not any(n.endswith(ZSTD_SUFFIX) and t == "VARCHAR" for n, t, _ in cols):
+
+
+def _with_zstd_evidence(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create the empty profile table ``table`` again with its evidence columns compressed
+    with zstd (`ZSTD_SUFFIX`); types and NOT NULL stay as they were."""
+    cols = _columns(con, table)
+    zstd = {n for n, t, _ in cols if n.endswith(ZSTD_SUFFIX) and t == "VARCHAR"}
+    if not zstd:
         return
     defs = ", ".join(
         '"{}" {}{}{}'.format(
             n.replace('"', '""'),
             t,
             "" if nullable == "YES" else " NOT NULL",
-            " USING COMPRESSION zstd" if n.endswith(ZSTD_SUFFIX) and t == "VARCHAR" else "",
+            " USING COMPRESSION zstd" if n in zstd else "",
         )
         for n, t, nullable in cols
     )
@@ -905,9 +912,7 @@ class Store:
             self._unlogged_rows("events") != state["unlogged"]["events"]
         ):  # fmt: skip
             return None
-        columns = [c for (c,) in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
-            "ORDER BY ordinal_position").fetchall()]  # fmt: skip
+        columns = [name for name, _, _ in _columns(self.con, "events")]
         spec = {"types": sorted(set(event_types)), "build": state["build"], "columns": columns}
         row = self.one("SELECT value FROM tierwise_meta WHERE key = 'rollup_typed_events'")
         kept = json.loads(row[0]) if row else None
