@@ -213,3 +213,12 @@ def test_label_rows_and_their_evidence_are_views_over_the_stored_profile(shop):
                                "evidence")}
             for r in sorted(mine, key=lambda r: (r["scheme"], not r["is_primary"], r["label"]))
         ]  # fmt: skip
+
+
+def test_numbers_in_a_column_read_alike():
+    from tierwise.cli._common import human
+
+    assert [human(n, "customers") for n in (999, 4690, 10620)] == ["999", "4,690", "10,620"]
+    assert [human(x, "clv") for x in (12.345, 4690.4)] == ["12.35", "4,690"]
+    assert human(123456, "customer_id") == "123456"
+    assert human(0.123, "share") == "12.3%"

@@ -62,7 +62,7 @@ def test_the_cli_validates(cdnow):
         env={"COLUMNS": "200"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "holdout_actual" in result.output and "1882" in result.output
+    assert "holdout_actual" in result.output and "1,882" in result.output
 
 
 def test_validate_prints_parameters_and_honours_the_penalizer(cdnow):

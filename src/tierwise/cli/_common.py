@@ -165,7 +165,8 @@ def _is_share(column: str) -> bool:
 
 
 def human(value: Any, column: str = "") -> str:
-    """A value for people: 4 significant digits, shares as %, ids and text whole."""
+    """A value for people: 4 significant digits, thousands grouped from 1,000 on (so a
+    column of counts reads alike), shares as %, ids and text whole."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -175,10 +176,10 @@ def human(value: Any, column: str = "") -> str:
             return ""
         if _is_share(column) and -1.0 <= value <= 1.0:
             return f"{value * 100:.1f}%"
-        if abs(value) >= 10_000:
+        if abs(value) >= 1_000:
             return f"{value:,.0f}"
         return f"{value:.4g}"
-    if isinstance(value, int) and abs(value) >= 10_000 and not column.endswith("_id"):
+    if isinstance(value, int) and abs(value) >= 1_000 and not column.endswith("_id"):
         return f"{value:,}"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
