@@ -260,6 +260,21 @@ def test_cli_shipped_mappings(tmp_path, project, monkeypatch):
     res = _cli("import", "orders", str(retail), "-p", str(project), "--mapping", "online_retail")
     assert res.exit_code == 0, res.output
     assert "28 imported" in res.output
+    assert "ignored: Description\n" in res.output  # UnitPrice and StockCode are read
+
+
+def test_cli_says_which_columns_went_where(tmp_path, project):
+    f = write(tmp_path / "o.csv", "单号,customer_id,paid_at,amount,status,备注\n"
+              "o1,c1,2024-03-05,1,paid,gift\n")  # fmt: skip
+    m = write(tmp_path / "m.yaml", "entity: orders\ncolumns:\n  单号: order_id\n")
+    args = ["import", "orders", str(f), "-p", str(project), "--mapping", str(m)]
+    res = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert "  mapped: 单号 -> order_id" in lines  # columns named as their target not repeated
+    assert "  kept in attributes: 备注" in lines
+    res = CliRunner().invoke(app, ["--lang", "zh", *args], env={"COLUMNS": "200"})
+    assert "  存入 attributes: 备注" in res.output.splitlines()
 
 
 def test_cli_delimiter_and_sheet(tmp_path, project):

@@ -44,6 +44,14 @@ def test_order_lines_become_orders(store, retail):
     assert any("line items at different times" in n and "5 min" in n for n in retail.notes)
 
 
+def test_the_report_accounts_for_every_column_of_the_file(retail):
+    assert retail.columns_ignored == ["Description"]
+    assert retail.columns_mapped["UnitPrice"] == "(amount = Quantity * UnitPrice)"
+    assert retail.columns_mapped["StockCode"] == "returns.item"
+    assert retail.columns_mapped["Quantity"] == "item_count"  # also read by amount
+    assert len(retail.columns_mapped) + len(retail.columns_ignored) == 8  # the UCI columns
+
+
 def test_cancellations_are_netted(store, retail):
     o = _orders(store)
     # a 168,469.60 order cancelled 12 minutes later (different invoice number: matched by

@@ -72,6 +72,13 @@ def _print_report(report: Any, as_json: bool) -> None:
     out.print(report.summary(), highlight=False, soft_wrap=True)
     if report.encoding:
         out.print(f"  encoding: {report.encoding}", highlight=False)
+    for name, columns in (
+        (t("mapped", "映射"), [f"{s} -> {c}" for s, c in report.columns_mapped.items() if s != c]),
+        (t("kept in attributes", "存入 attributes"), report.columns_kept),
+        (t("ignored", "忽略"), report.columns_ignored),
+    ):
+        if columns:
+            out.print(f"  {name}: {', '.join(columns)}", highlight=False, markup=False)
     for note in report.notes:
         out.print(f"  note: {note}", highlight=False, markup=False)
     for warning in report.warnings:

@@ -204,7 +204,7 @@ def build_plan(
             mapped[header] = target
     # computed columns read the cleaned text of their source columns
     computed_sql: list[tuple[str, str, str | None]] = []
-    used: set[str] = set()
+    used: dict[str, str] = {}  # header -> what reads it besides a column mapping
     for target, expr in mapping.computed.items():
         refs = compile_expression(expr).columns
         absent = [h for h in refs if h not in present]
@@ -214,7 +214,8 @@ def build_plan(
                 f"{', '.join(map(repr, absent))}, not in the file"
             )
         comp = compile_expression(expr, {h: use(h) for h in refs})
-        used.update(refs)
+        for h in refs:
+            used.setdefault(h, f"({target} = {expr})")
         xname = f"x{len(computed_sql)}"
         checks = [
             f"WHEN {use(h)} IS NOT NULL AND TRY_CAST({use(h)} AS DOUBLE) IS NULL "
@@ -239,7 +240,7 @@ def build_plan(
                 f"{name}: returns.item {returns.item!r} is not a column of the file"
             )
         item_input = use(returns.item)
-        used.add(returns.item)
+        used.setdefault(returns.item, "returns.item")
     # headers named like a canonical column map to it unless the mapping says otherwise
     by_lower = {c.lower(): c for c in cols}
     for header in headers:
@@ -281,6 +282,10 @@ def build_plan(
     if auto_ignored:
         notes.append(f"ignored quarantine bookkeeping column(s) {', '.join(auto_ignored)}")
         ignored.extend(auto_ignored)
+    # a column only a computed column or the returns' item key reads is read, not ignored
+    ignored = [h for h in ignored if h not in used]
+    for header, reader in used.items():
+        mapped.setdefault(header, reader)
     for target, hdrs in missing_sources.items():
         if target.startswith("attributes.") or not cols[target].sources:
             notes.append(f"mapped column(s) {', '.join(map(repr, hdrs))} not in the file")
