@@ -147,6 +147,13 @@ def test_a_store_hands_back_the_blocks_it_keeps_cached(tmp_path):
         assert limit() == other != before
 
 
+def _query(s: Store, table: str):
+    """The store's table ``table`` as an Ibis query on the store's connection."""
+    import ibis
+
+    return ibis.duckdb.from_connection(s.con).table(table)
+
+
 def _labels(t, evidence=True):
     return (
         f"SELECT customer_id, 'x' AS scheme, 'y' AS label, 'y' AS label_zh, 'y' AS label_en, "
@@ -157,13 +164,12 @@ def _labels(t, evidence=True):
 def test_staged_profiles_become_the_snapshot_without_a_copy(tmp_path):
     """A profile query computed into the store is renamed into the snapshot: same rows, read
     in customer order, indexed by customer, and the staged table is gone."""
-    from tierwise.backends import duckdb_tables
     from tierwise.store import STAGED_PROFILE
 
     with Store(tmp_path / "s.duckdb") as s:
         s.con.execute("CREATE TABLE src AS SELECT 'c' || (9 - i) AS customer_id, i AS n "
                       "FROM range(10) t(i)")  # fmt: skip
-        query = duckdb_tables(s)["customers"]._find_backend().table("src")
+        query = _query(s, "src")
         staged = s.stage_profiles(query)
         assert (staged.table, staged.num_rows, staged.column_names) == (
             STAGED_PROFILE, 10, ["customer_id", "n"])  # fmt: skip
@@ -185,26 +191,22 @@ def test_staged_profiles_become_the_snapshot_without_a_copy(tmp_path):
 
 
 def test_a_second_row_of_a_customer_stops_the_snapshot(tmp_path):
-    from tierwise.backends import duckdb_tables
-
     with Store(tmp_path / "s.duckdb") as s:
         day = dt.date(2024, 1, 31)
         _snap(s, day, 2)
         s.con.execute("CREATE TABLE src AS SELECT 'c' || (i % 3) AS customer_id FROM range(4) t(i)")
-        staged = s.stage_profiles(duckdb_tables(s)["customers"]._find_backend().table("src"))
+        staged = s.stage_profiles(_query(s, "src"))
         with pytest.raises(duckdb.Error, match=r"(?i)duplicate"):
             s.write_snapshot(day, staged, labels_query=_labels, meta={})
         assert s.read_profiles(day).num_rows == 2 and s.snapshot_meta(day) == {"n": 2}
 
 
 def test_a_failed_staged_write_keeps_the_old_snapshot(tmp_path):
-    from tierwise.backends import duckdb_tables
-
     with Store(tmp_path / "s.duckdb") as s:
         day = dt.date(2024, 1, 31)
         _snap(s, day, 2)
         s.con.execute("CREATE TABLE src AS SELECT 'z' AS customer_id")
-        query = duckdb_tables(s)["customers"]._find_backend().table("src")
+        query = _query(s, "src")
         staged = s.stage_profiles(query)
         with pytest.raises(duckdb.Error):
             s.write_snapshot(day, staged, meta={},
@@ -227,7 +229,7 @@ def test_evidence_columns_are_stored_with_zstd_on_both_ways_in(tmp_path):
     and every value, type and NOT NULL reads back as it was."""
     import json
 
-    from tierwise.backends import duckdb_tables
+    from tierwise.store import _columns
 
     n = 5000
     table = pa.table({
@@ -246,7 +248,7 @@ def test_evidence_columns_are_stored_with_zstd_on_both_ways_in(tmp_path):
         s.con.execute("CREATE TABLE src (customer_id VARCHAR NOT NULL, segment VARCHAR, "
                       "satisfaction_evidence VARCHAR, n BIGINT)")  # fmt: skip
         s.con.execute("INSERT INTO src SELECT * FROM _src")
-        staged = s.stage_profiles(duckdb_tables(s)["customers"]._find_backend().table("src"))
+        staged = s.stage_profiles(_query(s, "src"))
         s.write_snapshot(days[1], staged, labels_query=_labels, meta={})
         s.con.execute("CHECKPOINT")
         for day in days:
@@ -258,10 +260,7 @@ def test_evidence_columns_are_stored_with_zstd_on_both_ways_in(tmp_path):
             assert kinds["satisfaction_evidence"] == ["ZSTD"], day
             assert "ZSTD" not in kinds["segment"] + kinds["customer_id"], day
             assert s.read_profiles(day).to_pylist() == table.to_pylist()
-        nullable = s.con.execute(
-            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-            "WHERE table_name = ? ORDER BY ordinal_position", [s.profile_table_name(days[1])]
-        ).fetchall()  # fmt: skip
-        assert nullable == [("customer_id", "VARCHAR", "NO"), ("segment", "VARCHAR", "YES"),
-                            ("satisfaction_evidence", "VARCHAR", "YES"),
-                            ("n", "BIGINT", "YES")]  # fmt: skip
+        assert _columns(s.con, s.profile_table_name(days[1])) == [
+            ("customer_id", "VARCHAR", "NO"), ("segment", "VARCHAR", "YES"),
+            ("satisfaction_evidence", "VARCHAR", "YES"), ("n", "BIGINT", "YES"),
+        ]  # fmt: skip

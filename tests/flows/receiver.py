@@ -28,7 +28,6 @@ class Receiver:
         self.requests: list[str] = []
         self.processed: dict[str, dict] = {}
         self.bad_signatures = 0
-        self.truncated = 0
         self.lock = threading.Lock()
         outer = self
 
@@ -42,8 +41,6 @@ class Receiver:
                 length = int(self.headers["Content-Length"])
                 body = self.rfile.read(length)
                 if len(body) < length:  # the sender died mid-body: no request arrived
-                    with outer.lock:
-                        outer.truncated += 1
                     self.close_connection = True
                     return
                 code = outer.handle(self.headers, body)
